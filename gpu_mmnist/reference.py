@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from .batch import Batch
+from .buffers import empty_uint8
 from .config import SceneConfig
 from .sampler import ONE, POSITION_BITS, SceneParams
 from .sprites import SpriteBank
@@ -100,10 +101,10 @@ def render(
     device = offsets.device
     plane = height * width
 
-    frames = torch.empty(num_seq, num_frames, 1, height, width, dtype=torch.uint8, device=device)
+    frames = empty_uint8((num_seq, num_frames, 1, height, width), device)
     mask_shape = (num_seq, num_frames, height, width)
-    instance = torch.empty(mask_shape, dtype=torch.uint8, device=device) if masks else None
-    semantic = torch.empty(mask_shape, dtype=torch.uint8, device=device) if masks else None
+    instance = empty_uint8(mask_shape, device) if masks else None
+    semantic = empty_uint8(mask_shape, device) if masks else None
 
     # Padded sprite: rows [pad_top, pad_top + h) hold the sprite in columns [0, w), the rest is 0.
     pad_top = height - sprites.height + 1
@@ -112,22 +113,25 @@ def render(
     sprite_images = sprites.images[params.sprite_ids]  # [B, K, h, w]
     classes = (params.labels + 1).to(torch.uint8)  # semantic value of each slot
 
-    chunk = _chunk_size(device, num_frames * plane)
+    # Buffers reused by every chunk: fresh allocations per chunk would fault new pages each time.
+    chunk = min(num_seq, _chunk_size(device, num_frames * plane))
+    padded = empty_uint8((chunk, num_slots, padded_rows, width), device).zero_()
+    work = empty_uint8((3, chunk, num_frames * plane), device)
     for first in range(0, num_seq, chunk):
         last = min(first + chunk, num_seq)
         count = last - first
-        padded = torch.zeros(count, num_slots, padded_rows, width, dtype=torch.uint8, device=device)
-        padded[:, :, pad_top : pad_top + sprites.height, : sprites.width] = sprite_images[
+        padded[:count, :, pad_top : pad_top + sprites.height, : sprites.width] = sprite_images[
             first:last
         ]
         base = torch.arange(count * num_slots, device=device).view(count, 1, num_slots)
         _composite_max(
-            padded.view(-1).unfold(0, plane, 1),
+            padded[:count].view(-1).unfold(0, plane, 1),
             window_start[first:last] + base * (padded_rows * width),
             frames[first:last].view(count, -1),
             instance[first:last].view(count, -1) if masks else None,
             semantic[first:last].view(count, -1) if masks else None,
             classes[first:last],
+            work[:, :count],
         )
 
     batch_boxes, visible = (None, None)
@@ -154,11 +158,13 @@ def _composite_max(
     instance: torch.Tensor | None,
     semantic: torch.Tensor | None,
     classes: torch.Tensor,
+    work: torch.Tensor,
 ) -> None:
     """Max-composite slot layers into ``frame`` (and the masks), all uint8 ``[C, T·H·W]`` views.
 
     Slot ``k``'s layer in frame ``t`` of sequence ``c`` is the row ``starts[c, t, k]`` of
-    ``windows`` (an overlapping ``[*, H·W]`` view of the padded sprites).
+    ``windows`` (an overlapping ``[*, H·W]`` view of the padded sprites); ``work`` is uint8
+    ``[3, C, T·H·W]`` scratch space.
 
     Slots go in order and a later slot takes a pixel only where it is strictly brighter, so ties
     stay with the lower slot. Mask updates use uint8 arithmetic (no ``where``, which is slow):
@@ -175,17 +181,12 @@ def _composite_max(
     if instance is not None:
         torch.minimum(frame, torch.ones((), dtype=torch.uint8, device=frame.device), out=instance)
         torch.mul(instance, classes[:, :1], out=semantic)
-    if num_slots == 1:
-        return
-    layer = torch.empty_like(frame)
-    if instance is not None:
-        wins = torch.empty(frame.shape, dtype=torch.bool, device=frame.device)
-        scratch = torch.empty_like(frame)
+    layer, won, scratch = work.unbind(0)
+    wins = won.view(torch.bool)
     for slot in range(1, num_slots):
         layer_into(slot, layer)
         if instance is not None:
             torch.gt(layer, frame, out=wins)
-            won = wins.view(torch.uint8)
             torch.mul(won, slot + 1, out=scratch)
             torch.maximum(instance, scratch, out=instance)
             torch.sub(classes[:, slot : slot + 1], semantic, out=scratch)
