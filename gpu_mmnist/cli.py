@@ -51,7 +51,7 @@ digits:
   auto     MNIST when its files are found under the data folder, else the glyphs below
            (a one-line notice on stderr says so); never downloads
   mnist    MNIST, or an error when its files are missing (see `gpu-mmnist download`)
-  glyphs   the built-in procedural digits (the first 1000 of SpriteBank.glyphs); needs no
+  glyphs   the built-in procedural digits (SpriteBank.glyphs); needs no
            data files
 
 examples:
@@ -86,9 +86,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 MAX_DEMO_SEQUENCES = 64
-DEMO_GLYPHS = 1000
-"""Glyph sprites the demo draws from (the library's default bank has 10 000; the demo needs at
-most ``2 * MAX_DEMO_SEQUENCES`` and makes them faster)."""
 
 
 def _num_sequences(text: str) -> int:
@@ -225,7 +222,7 @@ def _demo(args: argparse.Namespace) -> int:
                 f"(run `{hint}` for MNIST)",
                 file=sys.stderr,
             )
-        bank = SpriteBank.glyphs(count=DEMO_GLYPHS, split=args.split, device=device)
+        bank = SpriteBank.glyphs(split=args.split, device=device)
     if bank.source == "glyphs":
         digits = f"built-in glyph digits ({len(bank)} {bank.split} sprites)"
     else:
