@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -247,8 +248,28 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def git_commit() -> str:
+    """The checked-out commit (``+dirty`` with uncommitted changes), or ``unknown``."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
 def environment() -> dict[str, Any]:
     return {
+        "commit": git_commit(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "torch_num_threads": torch.get_num_threads(),
