@@ -17,7 +17,7 @@ from gpu_mmnist.sprites import DATA_ENV, find_idx_files
 
 def _mnist_root() -> Path | None:
     root = os.environ.get(DATA_ENV)
-    if not root or find_idx_files(Path(root), "mnist", "train") is None:
+    if not root or any(find_idx_files(Path(root), "mnist", s) is None for s in ("train", "test")):
         return None
     return Path(root)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
-import os
 import sys
 import threading
 import types
@@ -93,28 +92,6 @@ def brute_box(image: np.ndarray) -> list[int]:
 # --------------------------------------------------------------------------------------------------
 # Real MNIST
 # --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def mnist_root() -> Path:
-    value = os.environ.get(DATA_ENV)
-    if not value:
-        pytest.skip(f"{DATA_ENV} is not set")
-    root = Path(value)
-    for split in ("train", "test"):
-        if find_idx_files(root, "mnist", split) is None:
-            pytest.skip(f"MNIST {split} IDX files not found under {DATA_ENV}={root}")
-    return root
-
-
-@pytest.fixture(scope="session")
-def mnist_train(mnist_root: Path) -> SpriteBank:
-    return SpriteBank.mnist(mnist_root, split="train")
-
-
-@pytest.fixture(scope="session")
-def mnist_test(mnist_root: Path) -> SpriteBank:
-    return SpriteBank.mnist(mnist_root, split="test")
 
 
 def test_mnist_train_contents(mnist_train: SpriteBank) -> None:
