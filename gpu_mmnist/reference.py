@@ -116,7 +116,7 @@ def render(
     # Buffers reused by every chunk: fresh allocations per chunk would fault new pages each time.
     chunk = min(num_seq, _chunk_size(device, num_frames * plane))
     padded = empty_uint8((chunk, num_slots, padded_rows, width), device).zero_()
-    work = empty_uint8((3, chunk, num_frames * plane), device)
+    work = empty_uint8((3 if masks else 1, chunk, num_frames * plane), device)
     for first in range(0, num_seq, chunk):
         last = min(first + chunk, num_seq)
         count = last - first
@@ -164,7 +164,7 @@ def _composite_max(
 
     Slot ``k``'s layer in frame ``t`` of sequence ``c`` is the row ``starts[c, t, k]`` of
     ``windows`` (an overlapping ``[*, H·W]`` view of the padded sprites); ``work`` is uint8
-    ``[3, C, T·H·W]`` scratch space.
+    ``[3, C, T·H·W]`` scratch space (``[1, C, T·H·W]`` without masks).
 
     Slots go in order and a later slot takes a pixel only where it is strictly brighter, so ties
     stay with the lower slot. Mask updates use uint8 arithmetic (no ``where``, which is slow):
@@ -181,8 +181,10 @@ def _composite_max(
     if instance is not None:
         torch.minimum(frame, torch.ones((), dtype=torch.uint8, device=frame.device), out=instance)
         torch.mul(instance, classes[:, :1], out=semantic)
-    layer, won, scratch = work.unbind(0)
-    wins = won.view(torch.bool)
+    layer = work[0]
+    if instance is not None:
+        won, scratch = work[1], work[2]
+        wins = won.view(torch.bool)
     for slot in range(1, num_slots):
         layer_into(slot, layer)
         if instance is not None:
