@@ -6,8 +6,7 @@ pyproject's ``addopts`` carry ``--benchmark-disable``, so measure with::
         --benchmark-enable
 
 Without ``--benchmark-enable`` every benchmark runs once, as a smoke test. Digits come from
-:func:`benchdata.load_digits` (MNIST if found, else glyphs, else synthetic blobs); the tests
-for our renderer skip while ``gpu_mmnist.render`` cannot be imported.
+:func:`gpu_mmnist.bench.load_digits` (MNIST if found, else the built-in glyphs).
 """
 
 from __future__ import annotations
@@ -16,8 +15,10 @@ from typing import Any
 
 import pytest
 import torch
-from benchdata import Digits, load_digits
-from peers import OpenSTLMovingMNIST, SrivastavaBouncingMNIST
+
+from gpu_mmnist import SceneConfig, render
+from gpu_mmnist.bench import Digits, load_digits
+from gpu_mmnist.peers import OpenSTLMovingMNIST, SrivastavaBouncingMNIST
 
 BATCH = 256
 SEQ_LENGTH = 20
@@ -26,18 +27,12 @@ IMAGE_SIZE = 64
 
 @pytest.fixture(scope="module")
 def digits() -> Digits:
-    return load_digits("mnist")
+    return load_digits("auto")
 
 
 @pytest.fixture(scope="module")
 def renderer(digits: Digits) -> tuple[Any, Any, Any]:
-    """``(render, config, sprites)``; skips while our renderer is not importable."""
-    try:
-        from gpu_mmnist import SceneConfig, render
-    except Exception as exc:
-        pytest.skip(f"gpu_mmnist.render not available yet ({type(exc).__name__}: {exc})")
-    if digits.bank is None:
-        pytest.skip(f"no SpriteBank for our renderer: {digits.bank_error}")
+    """``(render, config, sprites)``."""
     return render, SceneConfig.preset("classic"), digits.bank
 
 

@@ -1,4 +1,4 @@
-"""The ``gpu-mmnist`` command line: render a demo, download MNIST.
+"""The ``gpu-mmnist`` command line: render a demo, download MNIST, benchmark, describe the setup.
 
 Errors are reported as one line ``gpu-mmnist: error: <message>`` on stderr, never a traceback;
 the exit status is 2 for a usage error (as argparse uses), 1 for any other error, 130 when
@@ -8,6 +8,12 @@ interrupted.  ``python -m gpu_mmnist.cli`` works the same as the ``gpu-mmnist`` 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
+import json
+import math
+import os
+import platform
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,11 +21,12 @@ from typing import NoReturn
 
 import torch
 
-from . import __version__, sprites
+from . import __version__, bench, sprites
 from .config import PRESETS, SceneConfig
+from .datasets import load_digits
 from .preview import animated_gif, contact_sheet
-from .render import render
-from .sprites import SpriteBank, find_idx_files, resolve_root
+from .render import BACKENDS, render
+from .sprites import DATA_ENV, find_idx_files, resolve_root
 
 PROG = "gpu-mmnist"
 
@@ -34,6 +41,8 @@ examples:
   gpu-mmnist demo --digits glyphs --out /tmp/demo --num-sequences 8 --seed 3
   gpu-mmnist download                      # MNIST into ~/.cache/gpu_mmnist/MNIST/raw
   GPU_MMNIST_DATA=/data/mnist gpu-mmnist demo --digits mnist --device cuda
+  gpu-mmnist bench                         # throughput table, batch 256, vs the usual generators
+  gpu-mmnist info                          # versions, devices, backends, where the data is
 
 Data folder: --root, else $GPU_MMNIST_DATA, else ~/.cache/gpu_mmnist.
 Run `gpu-mmnist COMMAND --help` for a command's options.
@@ -42,7 +51,8 @@ Run `gpu-mmnist COMMAND --help` for a command's options.
 _DEMO_DESCRIPTION = """\
 Render sequences 0..N-1 of a preset and write two pictures:
   OUT/PRESET.png   contact sheet: one row per sequence, up to 10 evenly spaced frames,
-                   each digit boxed and tagged in its class colour, legend below
+                   each digit's pixels tinted, boxed and tagged in its class colour,
+                   legend below
   OUT/PRESET.gif   the sequences side by side, one GIF frame per time step, looping
 """
 
@@ -56,7 +66,7 @@ digits:
 
 examples:
   gpu-mmnist demo
-  gpu-mmnist demo --digits glyphs --num-sequences 2 --out /tmp/demo
+  gpu-mmnist demo --digits glyphs --num-sequences 2 --out /tmp/demo --no-masks
   gpu-mmnist demo --digits mnist --root /data/mnist --split test --seed 7
 """
 
@@ -67,6 +77,57 @@ Fashion-MNIST); files already present are not fetched again.
 examples:
   gpu-mmnist download
   gpu-mmnist download --dataset fashion_mnist --root /data
+"""
+
+_BENCH_DESCRIPTION = """\
+Measure sequences per second of our renderer and datasets against the Moving MNIST generators
+users run today, and print the environment and one table. The peers are our NumPy
+re-implementations of Srivastava et al. 2015 and OpenSTL (gpu_mmnist.peers); they always run
+on the CPU.
+
+rows, for each batch size B:
+  Srivastava 2015 BouncingMNIST     one batch of B sequences per call
+  OpenSTL MovingMNIST, items        B items one by one (the "vs OpenSTL" baseline)
+  OpenSTL MovingMNIST, DataLoader   DataLoader(ds, batch_size=B)
+  gpu_mmnist render                 per backend: frames; frames+boxes+masks
+  MovingMNISTStream, DataLoader     DataLoader(MovingMNISTStream(B), batch_size=None):
+                                    per backend, frames+boxes+masks
+  MovingMNIST, DataLoader           DataLoader(MovingMNIST(annotations=False), batch_size=B,
+                                    collate_fn=gpu_mmnist.datasets.collate): per backend, frames
+--no-peers drops the first three rows, --no-loaders the last two.
+"""
+
+_BENCH_EPILOG = """\
+method: per row one warm-up call, then calls repeated for at least --seconds and 3 calls;
+sequences/s = B / median time per call (on CUDA each call ends with a synchronize). Our rows
+render fresh sequence indices every call, so nothing can be cached. DataLoaders use
+num_workers=0.
+columns:
+  vs OpenSTL   sequences/s over the OpenSTL item-by-item row at the same batch size
+  overhead     DataLoader rows: time per batch over the bare render call with the same
+               outputs, batch size, backend and device (1.00× = no overhead)
+  cpu/wall     process CPU time / wall time while timed: about the number of busy
+               threads, less when other processes take the CPU (a warning says so when the
+               load average exceeds the CPU count)
+Exit status 1 when a row failed (the reason is printed), 2 for a bad argument.
+
+examples:
+  gpu-mmnist bench
+  gpu-mmnist bench --batch-sizes 16,256,4096 --no-peers --json bench.json
+  gpu-mmnist bench --device cuda --backends torch --digits mnist --root /data/mnist
+  gpu-mmnist bench --threads 1 --seconds 5
+"""
+
+_INFO_DESCRIPTION = """\
+Print the versions of Python and the libraries, the CPU and CUDA devices, which rendering
+backends work on which device, how the data folder is chosen (--root, else $GPU_MMNIST_DATA,
+else ~/.cache/gpu_mmnist) and where the MNIST and Fashion-MNIST files were found.
+"""
+
+_INFO_EPILOG = """\
+examples:
+  gpu-mmnist info
+  gpu-mmnist info --root /data/mnist
 """
 
 # Errors reported as one line with exit status 1.
@@ -86,6 +147,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 MAX_DEMO_SEQUENCES = 64
+MAX_BATCH_SIZE = 1 << 20
 
 
 def _num_sequences(text: str) -> int:
@@ -109,6 +171,64 @@ def _seed(text: str) -> int:
     if not 0 <= value < 2**64:
         raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**64), got {value}")
     return value
+
+
+def _batch_sizes(text: str) -> list[int]:
+    expected = (
+        f"expected comma-separated positive integers (at most {MAX_BATCH_SIZE}) such as 16,256,4096"
+    )
+    sizes: list[int] = []
+    for item in text.split(","):
+        try:
+            value = int(item.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from None
+        if not 1 <= value <= MAX_BATCH_SIZE:
+            raise argparse.ArgumentTypeError(f"{expected}, got {value}")
+        if value not in sizes:
+            sizes.append(value)
+    return sizes
+
+
+def _backends(text: str) -> list[str]:
+    names: list[str] = []
+    for item in text.split(","):
+        name = item.strip()
+        if name not in BACKENDS:
+            raise argparse.ArgumentTypeError(
+                f"unknown backend {name!r}; accepted: {', '.join(BACKENDS)} (comma-separated)"
+            )
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _root_argument(parser: argparse.ArgumentParser, what: str = "MNIST data folder") -> None:
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        help=f"{what} (default: $GPU_MMNIST_DATA, else ~/.cache/gpu_mmnist)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("auto", "cpu", "cuda"),
         help="where to render; auto = cuda when available, else cpu (default: %(default)s)",
     )
+    demo.add_argument(
+        "--no-masks",
+        dest="masks",
+        action="store_false",
+        help="do not tint each digit's pixels with its class colour",
+    )
     demo.set_defaults(run=_demo)
 
     download = commands.add_parser(
@@ -191,6 +317,81 @@ def build_parser() -> argparse.ArgumentParser:
         help="data folder (default: $GPU_MMNIST_DATA, else ~/.cache/gpu_mmnist)",
     )
     download.set_defaults(run=_download)
+
+    bench_parser = commands.add_parser(
+        "bench",
+        help="measure throughput against the usual generators",
+        description=_BENCH_DESCRIPTION,
+        epilog=_BENCH_EPILOG,
+        formatter_class=formatter,
+    )
+    bench_parser.add_argument(
+        "--batch-sizes",
+        type=_batch_sizes,
+        default=[256],
+        metavar="B[,B...]",
+        help="sequences per call, comma-separated (default: 256)",
+    )
+    bench_parser.add_argument(
+        "--backends",
+        type=_backends,
+        default=["auto"],
+        metavar="NAME[,NAME...]",
+        help=f"render backends to measure: {', '.join(BACKENDS)} (default: auto)",
+    )
+    bench_parser.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where our rows render; auto = cuda when available, else cpu (default: %(default)s)",
+    )
+    bench_parser.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=2.0,
+        metavar="S",
+        help="minimum timed wall time per row (default: %(default)g)",
+    )
+    bench_parser.add_argument(
+        "--preset",
+        default="classic",
+        choices=sorted(PRESETS),
+        help="scene preset (default: %(default)s)",
+    )
+    bench_parser.add_argument(
+        "--digits",
+        default="auto",
+        choices=("auto", "mnist", "glyphs"),
+        help="digit sprites, as for demo: auto = MNIST when found, else the built-in glyphs "
+        "(default: %(default)s)",
+    )
+    _root_argument(bench_parser)
+    bench_parser.add_argument(
+        "--threads",
+        type=_threads,
+        metavar="N",
+        help="torch.set_num_threads(N) for the run (default: torch's choice)",
+    )
+    bench_parser.add_argument(
+        "--no-peers", action="store_true", help="skip the Srivastava and OpenSTL rows"
+    )
+    bench_parser.add_argument(
+        "--no-loaders", action="store_true", help="skip the DataLoader rows of our datasets"
+    )
+    bench_parser.add_argument(
+        "--json", metavar="PATH", type=Path, help="also write environment, settings and rows here"
+    )
+    bench_parser.set_defaults(run=_bench)
+
+    info = commands.add_parser(
+        "info",
+        help="show versions, devices, backends and where the data is",
+        description=_INFO_DESCRIPTION,
+        epilog=_INFO_EPILOG,
+        formatter_class=formatter,
+    )
+    _root_argument(info, "data folder to look in")
+    info.set_defaults(run=_info)
     return parser
 
 
@@ -213,7 +414,7 @@ def _demo(args: argparse.Namespace) -> int:
         args.digits == "auto" and find_idx_files(root, "mnist", args.split) is not None
     )
     if use_mnist:
-        bank = SpriteBank.mnist(args.root, split=args.split, device=device)
+        bank = load_digits("mnist", args.split, args.root, device=device)
     else:
         if args.digits == "auto":
             hint = f"{PROG} download" + ("" if args.root is None else f" --root {args.root}")
@@ -222,7 +423,7 @@ def _demo(args: argparse.Namespace) -> int:
                 f"(run `{hint}` for MNIST)",
                 file=sys.stderr,
             )
-        bank = SpriteBank.glyphs(split=args.split, device=device)
+        bank = load_digits("glyphs", args.split, device=device)
     if bank.source == "glyphs":
         digits = f"built-in glyph digits ({len(bank)} {bank.split} sprites)"
     else:
@@ -232,6 +433,7 @@ def _demo(args: argparse.Namespace) -> int:
     batch = render(config, bank, range(n), seed=args.seed, split=args.split, device=device)
     out = Path(args.out)
     options = {"classes": bank.classes, "max_sequences": n}
+    options = {**options, "masks": args.masks}
     png = contact_sheet(batch, out / f"{args.preset}.png", **options)
     gif = animated_gif(batch, out / f"{args.preset}.gif", **options)
 
@@ -255,6 +457,166 @@ def _download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    device = _pick_device(args.device)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    config = SceneConfig.preset(args.preset)
+    digits = bench.load_digits(args.digits, args.root)
+    if args.digits == "auto" and digits.bank.source != "mnist":
+        hint = f"{PROG} download" + ("" if args.root is None else f" --root {args.root}")
+        print(
+            f"{PROG}: MNIST not found under {resolve_root(args.root)}; using the built-in glyph "
+            f"digits (run `{hint}` for MNIST)",
+            file=sys.stderr,
+        )
+    cases = bench.build_cases(
+        digits,
+        args.batch_sizes,
+        args.backends,
+        str(device),
+        args.preset,
+        peers=not args.no_peers,
+        loaders=not args.no_loaders,
+    )
+    env = bench.environment(str(device))
+    warmup = 1
+    print(bench.describe(env, digits, config, args.seconds, warmup), flush=True)
+    results = bench.run_cases(cases, args.seconds, warmup)
+    print()
+    print(bench.format_table(results))
+    warnings = bench.load_warnings(results, env["cpu_count"])
+    for warning in warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    failed = [r for r in results if r.error is not None]
+    for r in failed:
+        reason = " ".join(r.error.split()) if r.error else "unknown error"
+        print(f"FAILED {r.name} [{r.produces}] B={r.batch}: {reason}", file=sys.stderr)
+    if args.json is not None:
+        settings = {
+            "batch_sizes": args.batch_sizes,
+            "backends": args.backends,
+            "device": str(device),
+            "seconds": args.seconds,
+            "warmup_calls": warmup,
+            "threads_arg": args.threads,
+            "preset": args.preset,
+            "seq_length": config.num_frames,
+            "canvas": list(config.canvas),
+            "num_digits": config.num_digits,
+            "digits": args.digits,
+            "digits_source": digits.source,
+            "num_sprites": int(digits.images.shape[0]),
+            "baseline": bench.BASELINE,
+            "peers": not args.no_peers,
+            "loaders": not args.no_loaders,
+        }
+        command = " ".join([PROG, *args.argv])
+        document = bench.report(results, env, settings, warnings, command)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+    return 1 if failed else 0
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _triton_version() -> str:
+    if importlib.util.find_spec("triton") is None:
+        return "not installed"
+    return _version("triton")
+
+
+def info_lines(root: str | None = None) -> list[str]:
+    """What ``gpu-mmnist info`` prints: versions, devices, backends, data files."""
+    import numpy
+    import PIL
+
+    def row(key: str, value: str) -> str:
+        return f"  {key:<20} {value}"
+
+    cuda = torch.cuda.is_available()
+    triton = _triton_version()
+    lines = [
+        "versions:",
+        row("python", f"{platform.python_version()} ({sys.executable})"),
+        row("gpu_mmnist", __version__),
+        row("torch", torch.__version__),
+        row("numpy", numpy.__version__),
+        row("Pillow", PIL.__version__),
+        row("triton", triton),
+        "devices:",
+        row(
+            "cpu",
+            f"{bench.cpu_model()}; {os.cpu_count()} logical CPUs, torch uses "
+            f"{torch.get_num_threads()} threads",
+        ),
+    ]
+    if cuda:
+        count = torch.cuda.device_count()
+        lines.append(row("cuda", f"available: CUDA {torch.version.cuda}, {count} device(s)"))
+        for i in range(count):
+            props = torch.cuda.get_device_properties(i)
+            memory = f"{props.total_memory / 2**30:.1f} GiB"
+            capability = f"compute capability {props.major}.{props.minor}"
+            lines.append(row(f"  cuda:{i}", f"{props.name}, {memory}, {capability}"))
+    elif torch.version.cuda is None:
+        lines.append(row("cuda", f"not available (torch {torch.__version__} has no CUDA)"))
+    else:
+        lines.append(
+            row(
+                "cuda",
+                f"not available (torch is built for CUDA {torch.version.cuda}, but no usable "
+                "GPU or driver was found)",
+            )
+        )
+    lines += [
+        "backends (render(..., backend=NAME) works on):",
+        row("torch", "cpu, cuda" if cuda else "cpu (cuda: not available)"),
+    ]
+    if "triton" not in BACKENDS:
+        lines.append(row("triton", "not implemented yet"))
+    elif triton == "not installed":
+        lines.append(row("triton", "nowhere: triton is not installed"))
+    else:
+        lines.append(row("triton", "cuda" if cuda else "nowhere: needs a CUDA GPU"))
+    lines.append(row("auto", "the best backend available on the device (today: torch)"))
+
+    resolved = resolve_root(root)
+    if root is not None:
+        origin = "from --root"
+    elif os.environ.get(DATA_ENV):
+        origin = f"from ${DATA_ENV}"
+    else:
+        origin = f"the default: ${DATA_ENV} is not set"
+    lines += [
+        "data (folder: --root, else $GPU_MMNIST_DATA, else ~/.cache/gpu_mmnist):",
+        row("root", f"{resolved} ({origin})"),
+    ]
+    root_flag = "" if root is None else f" --root {root}"
+    for dataset, name in (("mnist", "MNIST"), ("fashion_mnist", "Fashion-MNIST")):
+        for split in ("train", "test"):
+            found = find_idx_files(resolved, dataset, split)
+            if found is None:
+                flag = "" if dataset == "mnist" else " --dataset fashion_mnist"
+                where = f"not found (run `{PROG} download{flag}{root_flag}`)"
+            else:
+                images, labels = found
+                where = f"{images} (+ {labels.name})"
+            lines.append(row(f"{name} {split}", where))
+    return lines
+
+
+def _info(args: argparse.Namespace) -> int:
+    print("\n".join(info_lines(args.root)))
+    return 0
+
+
 def _error(message: str) -> None:
     lines = message.strip().splitlines()
     print(f"{PROG}: error: {lines[0] if lines else 'unknown error'}", file=sys.stderr)
@@ -271,8 +633,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version print, then exit 0
         return exc.code if isinstance(exc.code, int) else 0
     if args.command is None:
-        _error(f"choose a command: demo or download (see `{PROG} --help`)")
+        _error(f"choose a command: demo, download, bench or info (see `{PROG} --help`)")
         return 2
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -12,11 +12,16 @@ Conventions (the same as :mod:`gpu_mmnist.batch`):
   and its bottom-right one ``((y_max + 1) * scale - 1, (x_max + 1) * scale - 1)`` (the outline
   lies *on* the digit's extreme pixels, never outside the box);
 * a box's colour is ``PALETTE[label % len(PALETTE)]``, its class name is ``classes[label]``
-  (default ``str(label)``).
+  (default ``str(label)``);
+* mask overlay (``masks=True`` and a batch with ``semantic_masks``, 0 = background and
+  ``1 + c`` = class ``c``): each pixel owned by class ``c`` is alpha-blended with that class's
+  colour, every channel becoming ``floor((1 - MASK_ALPHA) * pixel + MASK_ALPHA * colour + 0.5)``
+  with ``colour = PALETTE[c % len(PALETTE)]``; background pixels keep their grey. Boxes and tags
+  are drawn over the tint.
 
 Layout of both pictures, top to bottom: a header strip of ``HEADER_HEIGHT`` pixels (frame
 indices), the cells of ``H * scale × W * scale`` pixels with ``SEPARATOR`` pixels of background
-around and between them, then (when boxes are drawn) a legend of ``2 * LEGEND_PADDING +
+around and between them, then (when boxes or masks are drawn) a legend of ``2 * LEGEND_PADDING +
 rows * LEGEND_ROW_HEIGHT`` pixels, ``rows`` being the number of lines its entries wrap onto
 (one for ten digit classes on any sheet at least ~330 pixels wide).
 
@@ -46,6 +51,7 @@ __all__ = [
     "HEADER_HEIGHT",
     "LEGEND_PADDING",
     "LEGEND_ROW_HEIGHT",
+    "MASK_ALPHA",
     "PALETTE",
     "SEPARATOR",
     "animated_gif",
@@ -66,7 +72,10 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
     (0, 190, 160),  # teal
     (220, 190, 255),  # lavender
 )
-"""Box colours (RGB) by class: class ``c`` uses ``PALETTE[c % len(PALETTE)]``."""
+"""Box and mask colours (RGB) by class: class ``c`` uses ``PALETTE[c % len(PALETTE)]``."""
+
+MASK_ALPHA = 0.45
+"""Opacity of the class colour blended over a digit's pixels in the mask overlay."""
 
 SEPARATOR = 2
 """Background pixels around and between cells."""
@@ -97,6 +106,7 @@ def contact_sheet(
     max_frames: int = 10,
     scale: int = 3,
     boxes: bool = True,
+    masks: bool = True,
 ) -> Path:
     """Write a PNG grid of ``batch`` to ``path`` and return ``path`` as a :class:`~pathlib.Path`.
 
@@ -104,11 +114,13 @@ def contact_sheet(
     max_frames`` the frames shown are ``max_frames`` evenly spaced ones, first and last included,
     and the header names each column's frame index.  With ``boxes`` (and a batch that has them)
     each visible digit gets an outline and a class tag in its class colour, and a legend below
-    maps colours to the class names present (``classes[label]``, default ``str(label)``).
+    maps colours to the class names present (``classes[label]``, default ``str(label)``).  With
+    ``masks`` (and a batch that has ``semantic_masks``) each digit's own pixels are tinted with
+    its class colour at ``MASK_ALPHA`` opacity, and the legend is shown even without boxes.
     Pixels are upscaled ``scale`` times with nearest-neighbour.  See the module docstring for the
     exact layout and the atomic write.
     """
-    view = _View.of(batch, classes, max_sequences, scale, boxes)
+    view = _View.of(batch, classes, max_sequences, scale, boxes, masks)
     max_frames = _check_count("max_frames", max_frames)
     times = _frame_indices(view.num_frames, max_frames)
 
@@ -137,6 +149,7 @@ def animated_gif(
     max_sequences: int = 4,
     scale: int = 3,
     boxes: bool = True,
+    masks: bool = True,
     duration_ms: int = 100,
 ) -> Path:
     """Write an animated GIF of ``batch`` to ``path`` and return ``path`` as a
@@ -144,11 +157,12 @@ def animated_gif(
 
     The first ``max_sequences`` sequences stand side by side; the GIF has one frame per time step
     (``T`` frames, each shown ``duration_ms`` milliseconds; GIF timing has a 10 ms resolution)
-    and loops forever.  Boxes, class tags and legend are drawn as in :func:`contact_sheet`; the
-    header shows the time step.  All frames share one fixed palette (the box colours exactly,
-    the greys to within one level), so colours do not flicker.
+    and loops forever.  Boxes, mask tints, class tags and legend are drawn as in
+    :func:`contact_sheet`; the header shows the time step.  All frames share one fixed palette
+    (the box colours exactly, the greys to within one level, and with masks a ramp of tints per
+    class shown, to within a few levels), so colours do not flicker.
     """
-    view = _View.of(batch, classes, max_sequences, scale, boxes)
+    view = _View.of(batch, classes, max_sequences, scale, boxes, masks)
     duration_ms = _check_count("duration_ms", duration_ms)
 
     cell_w, cell_h = view.cell_size
@@ -157,7 +171,7 @@ def animated_gif(
     top = HEADER_HEIGHT + SEPARATOR
     height = top + cell_h + SEPARATOR + legend.height
     font = _font(_TEXT_SIZE)
-    palette = _gif_palette()
+    palette = _gif_palette(view.tints)
     frames = []
     for t in range(view.num_frames):
         canvas = Image.new("RGB", (width, height), _BACKGROUND)
@@ -199,8 +213,10 @@ class _View:
         labels: np.ndarray,
         names: dict[int, str],
         scale: int,
+        tints: tuple[tuple[int, int, int], ...] = (),
     ) -> None:
         self.frames = frames  # uint8 [rows, T, H, W] or [rows, T, H, W, 3]
+        self.tints = tints  # class colours blended into the frames (mask overlay), sorted
         self.boxes = boxes  # int64 [rows, T, K, 4] with invisible slots set to -1, or None
         self.labels = labels  # int64 [rows, K]
         self.names = names  # label -> class name, for every label >= 0 present
@@ -216,6 +232,7 @@ class _View:
         max_sequences: int,
         scale: int,
         boxes: bool,
+        masks: bool = False,
     ) -> _View:
         if not isinstance(batch, Batch):
             raise ValueError(f"batch must be a gpu_mmnist.Batch, got {type(batch).__name__}")
@@ -225,6 +242,8 @@ class _View:
             raise ValueError(f"scale must be in [1, 64], got {scale}")
         if not isinstance(boxes, bool):
             raise ValueError(f"boxes must be a bool, got {type(boxes).__name__}")
+        if not isinstance(masks, bool):
+            raise ValueError(f"masks must be a bool, got {type(masks).__name__}")
         frames = batch.frames
         if (
             not isinstance(frames, torch.Tensor)
@@ -268,7 +287,23 @@ class _View:
             names = {label: classes[label] for label in present}
         else:
             names = {label: str(label) for label in present}
-        return cls(shown.numpy(), box_array, labels, names, scale)
+
+        pixels = shown.numpy()
+        tints: tuple[tuple[int, int, int], ...] = ()
+        if masks and batch.semantic_masks is not None:
+            semantic = batch.semantic_masks
+            b, t, _, h, w = frames.shape
+            if (
+                not isinstance(semantic, torch.Tensor)
+                or semantic.dtype != torch.uint8
+                or tuple(semantic.shape) != (b, t, h, w)
+            ):
+                raise ValueError(
+                    f"batch.semantic_masks must be a uint8 tensor [{b}, {t}, {h}, {w}], got "
+                    f"{_describe(semantic)}"
+                )
+            pixels, tints = _tint(pixels, semantic[:rows].cpu().numpy())
+        return cls(pixels, box_array, labels, names, scale, tints)
 
     def cell(self, row: int, t: int) -> Image.Image:
         """Frame ``t`` of sequence ``row``, upscaled, with its boxes and class tags."""
@@ -297,8 +332,9 @@ class _View:
         return image
 
     def legend(self, width: int) -> Image.Image:
-        """The legend strip, ``width`` pixels wide (0 pixels high when no boxes are drawn)."""
-        if self.boxes is None or not self.names:
+        """The legend strip, ``width`` pixels wide (0 pixels high when neither boxes nor mask
+        tints are drawn)."""
+        if (self.boxes is None and not self.tints) or not self.names:
             return Image.new("RGB", (width, 0), _BACKGROUND)
         font = _font(_TEXT_SIZE)
         gap, spacing = 4, 12
@@ -327,6 +363,25 @@ class _View:
             )
             _text_centered(draw, box, self.names[label], font)
         return strip
+
+
+def _tint(
+    pixels: np.ndarray, semantic: np.ndarray
+) -> tuple[np.ndarray, tuple[tuple[int, int, int], ...]]:
+    """``pixels`` (uint8 ``[rows, T, H, W]`` grey or ``[rows, T, H, W, 3]``) as RGB with every
+    pixel of class ``c`` (``semantic == 1 + c``) blended with its class colour; also the colours
+    used, sorted."""
+    rgb = pixels if pixels.ndim == 5 else np.repeat(pixels[..., None], 3, axis=-1)
+    owned = semantic > 0
+    if not owned.any():
+        return rgb, ()
+    lut = np.zeros((256, 3), dtype=np.float64)
+    lut[1:] = [_colour(c) for c in range(255)]
+    blended = np.floor((1 - MASK_ALPHA) * rgb[owned] + MASK_ALPHA * lut[semantic[owned]] + 0.5)
+    out = rgb.copy()
+    out[owned] = np.clip(blended, 0, 255).astype(np.uint8)
+    tints = sorted({_colour(int(value) - 1) for value in np.unique(semantic[owned])})
+    return out, tuple(tints)
 
 
 def _frame_indices(num_frames: int, max_frames: int) -> list[int]:
@@ -405,13 +460,27 @@ def _draw_tag(
 _NO_DITHER = getattr(Image, "Dither", Image).NONE
 
 
-@lru_cache(maxsize=1)
-def _gif_palette() -> Image.Image:
+_GIF_GREYS = 129  # 255 / 128 / 2 < 1: every grey within one level of a palette grey
+
+
+@lru_cache(maxsize=16)
+def _gif_palette(tints: tuple[tuple[int, int, int], ...] = ()) -> Image.Image:
     """One 256-entry palette for every GIF frame: the box colours, black and white text ink, the
-    background, and evenly spaced greys for the rest."""
+    background, evenly spaced greys, and for each colour in ``tints`` (mask overlay) a ramp of
+    that colour blended over evenly spaced greys, sharing the remaining entries."""
     fixed = [*PALETTE, _TEXT, _BACKGROUND, (0, 0, 0), (255, 255, 255)]
-    greys = np.linspace(0, 255, 256 - len(fixed)).round().astype(int)
+    num_greys = 256 - len(fixed) if not tints else _GIF_GREYS
+    greys = np.linspace(0, 255, num_greys).round().astype(int)
     colours = fixed + [(int(g), int(g), int(g)) for g in greys]
+    if tints:
+        steps = (256 - len(colours)) // len(tints)
+        levels = np.linspace(0, 255, steps)
+        for colour in tints:
+            ramp = np.floor(
+                (1 - MASK_ALPHA) * levels[:, None] + MASK_ALPHA * np.array(colour) + 0.5
+            )
+            colours += [tuple(int(v) for v in entry) for entry in ramp]
+        colours += [(255, 255, 255)] * (256 - len(colours))
     palette = Image.new("P", (1, 1))
     palette.putpalette([channel for colour in colours for channel in colour])
     return palette

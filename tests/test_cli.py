@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gpu_mmnist import SpriteBank, cli
+from gpu_mmnist import SpriteBank, bench, cli
 from gpu_mmnist.sprites import DATA_ENV
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,8 +114,19 @@ def test_demo_mnist_missing_is_one_error_line(tmp_path, capsys, no_mnist):
         (["demo", "--digits", "emnist"], ["--digits"]),
         (["demo", "--bogus"], ["--bogus"]),
         (["download", "--dataset", "cifar"], ["--dataset"]),
+        (["bench", "--batch-sizes", "0"], ["--batch-sizes", "0"]),
+        (["bench", "--batch-sizes", "x"], ["--batch-sizes", "'x'"]),
+        (["bench", "--batch-sizes", "-5"], ["--batch-sizes", "-5"]),
+        (["bench", "--batch-sizes", "16,-1"], ["--batch-sizes", "-1"]),
+        (["bench", "--batch-sizes", "16,,256"], ["--batch-sizes"]),
+        (["bench", "--backends", "triton"], ["--backends", "'triton'", "auto, torch"]),
+        (["bench", "--backends", "torch,cuda"], ["--backends", "'cuda'"]),
+        (["bench", "--seconds", "-1"], ["--seconds"]),
+        (["bench", "--device", "tpu"], ["--device"]),
+        (["bench", "--digits", "emnist"], ["--digits"]),
+        (["info", "--bogus"], ["--bogus"]),
         (["frobnicate"], ["frobnicate"]),
-        ([], ["demo", "download"]),
+        ([], ["demo", "download", "bench", "info"]),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys, args, words):
@@ -152,6 +164,12 @@ def test_help(capsys):
         assert word in out
     assert cli.main(["download", "--help"]) == 0
     assert "--dataset" in capsys.readouterr().out
+    assert cli.main(["bench", "--help"]) == 0
+    out = capsys.readouterr().out
+    for word in ("--batch-sizes", "--backends", "--no-peers", "--no-loaders", "--json", "examples"):
+        assert word in out
+    assert cli.main(["info", "--help"]) == 0
+    assert "--root" in capsys.readouterr().out
 
 
 def test_download_calls_the_library(tmp_path, capsys, monkeypatch):
@@ -197,3 +215,133 @@ def test_python_dash_m_runs_the_demo(tmp_path):
     assert result.stderr == ""
     assert (tmp_path / "demo" / "classic.png").is_file()
     assert (tmp_path / "demo" / "classic.gif").is_file()
+
+
+# --------------------------------------------------------------------------------------------------
+# bench
+# --------------------------------------------------------------------------------------------------
+
+ALL_ROWS = [
+    "Srivastava 2015 BouncingMNIST",
+    "OpenSTL MovingMNIST, items",
+    "OpenSTL MovingMNIST, DataLoader",
+    "gpu_mmnist render, CPU",
+    "gpu_mmnist MovingMNISTStream, DataLoader, CPU",
+    "gpu_mmnist MovingMNIST, DataLoader, CPU",
+]
+
+
+def table_rows(out: str) -> list[str]:
+    """The table's data lines (after the dashes under the header)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("generator"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.strip():
+            break
+        rows.append(line)
+    return rows
+
+
+def test_bench_prints_the_table_and_writes_json(tmp_path, capsys, few_glyphs):
+    path = tmp_path / "out" / "bench.json"
+    args = ["bench", "--batch-sizes", "3", "--seconds", "0", "--digits", "glyphs"]
+    assert cli.main([*args, "--json", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "FAILED" not in captured.out + captured.err
+    assert "Traceback" not in captured.err
+    assert f"torch {torch.__version__}" in captured.out
+    rows = table_rows(captured.out)
+    assert len(rows) == 7  # 3 peers, render × 2 outputs, 2 DataLoader paths
+    for name in ALL_ROWS:
+        assert any(row.startswith(name) for row in rows), name
+    header = next(line for line in captured.out.splitlines() if line.startswith("generator"))
+    for column in ("backend", "sequences/s", "vs OpenSTL", "overhead", "cpu/wall"):
+        assert column in header
+
+    document = json.loads(path.read_text())
+    assert document["command"] == f"gpu-mmnist {' '.join(args)} --json {path}"
+    assert document["environment"]["torch"] == torch.__version__
+    assert "commit" in document["environment"]
+    assert document["settings"]["batch_sizes"] == [3]
+    assert document["settings"]["backends"] == ["auto"]
+    results = document["results"]
+    assert len(results) == 7
+    assert all(r["error"] is None and r["sequences_per_s"] > 0 for r in results)
+    assert all(r["calls"] >= 3 for r in results)
+    loaders = [r for r in results if r["kind"] == "loader"]
+    assert len(loaders) == 2
+    assert all(r["overhead_vs_render"] > 0 for r in loaders)
+
+
+def test_bench_without_peers_and_loaders(capsys, few_glyphs):
+    args = ["bench", "--batch-sizes", "2,3", "--backends", "auto,torch", "--seconds", "0"]
+    assert cli.main([*args, "--digits", "glyphs", "--no-peers", "--no-loaders"]) == 0
+    out = capsys.readouterr().out
+    rows = table_rows(out)
+    assert len(rows) == 8  # 2 batch sizes × 2 backends × 2 output sets
+    assert all(row.startswith("gpu_mmnist render, CPU") for row in rows)
+    backends = [row.split()[3] for row in rows]  # after "gpu_mmnist render, CPU"
+    assert backends == ["auto", "auto", "torch", "torch"] * 2
+    assert "vs OpenSTL" not in out
+    assert "overhead" not in out
+
+
+def test_bench_reports_a_failed_row_and_exits_1(capsys, few_glyphs, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("dataset broken for this test")
+
+    monkeypatch.setattr(bench.datasets, "MovingMNISTStream", broken)
+    monkeypatch.setattr(bench.datasets, "MovingMNIST", broken)
+    args = ["bench", "--batch-sizes", "2", "--seconds", "0", "--digits", "glyphs", "--no-peers"]
+    assert cli.main(args) == 1
+    captured = capsys.readouterr()
+    rows = table_rows(captured.out)
+    assert len(rows) == 4
+    assert [("FAILED" in row) for row in rows] == [False, False, True, True]
+    failed = [line for line in captured.err.splitlines() if line.startswith("FAILED")]
+    assert len(failed) == 2
+    assert all("dataset broken for this test" in line for line in failed)
+
+
+def test_bench_auto_without_mnist_says_so(capsys, few_glyphs, no_mnist):
+    args = ["bench", "--batch-sizes", "1", "--seconds", "0", "--no-peers", "--no-loaders"]
+    assert cli.main(args) == 0
+    captured = capsys.readouterr()
+    assert f"MNIST not found under {no_mnist}" in captured.err
+    assert "glyphs" in captured.out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_bench_cuda_without_cuda_is_a_clean_error(capsys):
+    assert cli.main(["bench", "--device", "cuda"]) == 1
+    assert "CUDA" in one_error_line(capsys.readouterr().err)
+
+
+# --------------------------------------------------------------------------------------------------
+# info
+# --------------------------------------------------------------------------------------------------
+
+
+def test_info_without_data(capsys, no_mnist):
+    assert cli.main(["info"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    out = captured.out
+    assert f"torch                {torch.__version__}" in out
+    for word in ("python", "numpy", "Pillow", "triton", "cuda", "backends", "not implemented yet"):
+        assert word in out
+    assert f"{no_mnist} (from $GPU_MMNIST_DATA)" in out
+    mnist = [line for line in out.splitlines() if line.strip().startswith("MNIST ")]
+    assert len(mnist) == 2
+    assert all("not found (run `gpu-mmnist download`)" in line for line in mnist)
+    assert "download --dataset fashion_mnist" in out
+
+
+def test_info_finds_real_mnist(capsys, mnist_root):
+    assert cli.main(["info", "--root", str(mnist_root)]) == 0
+    out = capsys.readouterr().out
+    assert f"{mnist_root} (from --root)" in out
+    train = next(line for line in out.splitlines() if line.strip().startswith("MNIST train"))
+    assert str(mnist_root) in train
+    assert "train-images-idx3-ubyte" in train

@@ -12,6 +12,7 @@ from gpu_mmnist.preview import (
     HEADER_HEIGHT,
     LEGEND_PADDING,
     LEGEND_ROW_HEIGHT,
+    MASK_ALPHA,
     PALETTE,
     SEPARATOR,
     animated_gif,
@@ -76,7 +77,7 @@ def test_contact_sheet_size_from_shape_scale_separators_and_legend(tmp_path, one
 
 def test_contact_sheet_grows_with_frames_sequences_and_scale(tmp_path, two_digits):
     def size(**kwargs):  # no legend: its line count depends on the classes shown
-        path = contact_sheet(two_digits, tmp_path / "s.png", boxes=False, **kwargs)
+        path = contact_sheet(two_digits, tmp_path / "s.png", boxes=False, masks=False, **kwargs)
         with Image.open(path) as image:
             return image.size
 
@@ -95,7 +96,9 @@ def test_contact_sheet_grows_with_frames_sequences_and_scale(tmp_path, two_digit
 def test_contact_sheet_cells_are_the_upscaled_frames(tmp_path, one_digit):
     scale = 3
     sheet = rgb(
-        contact_sheet(one_digit, tmp_path / "s.png", max_frames=4, scale=scale, boxes=False)
+        contact_sheet(
+            one_digit, tmp_path / "s.png", max_frames=4, scale=scale, boxes=False, masks=False
+        )
     )
     h, w = 32, 40
     assert sheet.shape[0] == HEADER_HEIGHT + 3 * h * scale + 4 * SEPARATOR  # no legend
@@ -112,7 +115,9 @@ def test_contact_sheet_cells_are_the_upscaled_frames(tmp_path, one_digit):
 
 def test_box_corners_have_the_class_colour(tmp_path, one_digit):
     scale = 3
-    sheet = rgb(contact_sheet(one_digit, tmp_path / "s.png", max_frames=6, scale=scale))
+    sheet = rgb(
+        contact_sheet(one_digit, tmp_path / "s.png", max_frames=6, scale=scale, masks=False)
+    )
     h, w = 32, 40
     boxes, visible, labels = one_digit.boxes, one_digit.visible, one_digit.labels
     checked = 0
@@ -164,6 +169,102 @@ def test_batch_without_boxes_has_no_legend(tmp_path, bank):
     batch = render(config, bank, range(2), boxes=False, masks=False)
     with Image.open(contact_sheet(batch, tmp_path / "s.png", scale=1)) as image:
         assert image.size == (3 * 40 + 4 * SEPARATOR, HEADER_HEIGHT + 2 * 32 + 3 * SEPARATOR)
+
+
+# --------------------------------------------------------------------------------------------------
+# Mask overlay
+# --------------------------------------------------------------------------------------------------
+
+
+def blend(grey: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    """The documented tint: floor((1 - MASK_ALPHA) * grey + MASK_ALPHA * colour + 0.5)."""
+    g = grey.astype(np.float64)[..., None]
+    return np.floor((1 - MASK_ALPHA) * g + MASK_ALPHA * np.array(colour) + 0.5).astype(np.uint8)
+
+
+def sheet_cells(sheet: np.ndarray, rows: int, times: list[int], h: int, w: int, scale: int):
+    """Yield ``(row, t, cell)`` with each cell downscaled back to ``h × w`` source pixels."""
+    for col, t in enumerate(times):
+        for row in range(rows):
+            x, y = cell_origin(row, col, w * scale, h * scale)
+            yield row, t, sheet[y : y + h * scale : scale, x : x + w * scale : scale]
+
+
+def test_mask_overlay_tints_owned_pixels_with_the_class_colour(tmp_path, two_digits):
+    h, w, scale = 32, 40, 2
+    path = contact_sheet(two_digits, tmp_path / "m.png", max_frames=6, scale=scale, boxes=False)
+    sheet = rgb(path)
+    frames = two_digits.frames[:, :, 0].numpy()
+    semantic = two_digits.semantic_masks.numpy()
+    owned_checked = background_checked = 0
+    for row, t, cell in sheet_cells(sheet, 3, list(range(6)), h, w, scale):
+        grey, sem = frames[row, t], semantic[row, t]
+        for c in np.unique(sem[sem > 0]) - 1:
+            where = sem == c + 1
+            np.testing.assert_array_equal(cell[where], blend(grey[where], PALETTE[c]))
+            owned_checked += int(where.sum())
+        background = sem == 0
+        np.testing.assert_array_equal(cell[background], np.stack([grey[background]] * 3, -1))
+        background_checked += int(background.sum())
+    assert owned_checked > 1000
+    assert background_checked > 10_000
+    assert len(np.unique(semantic)) >= 3  # background and at least two classes were checked
+
+
+def test_mask_overlay_keeps_boxes_on_top_and_the_legend(tmp_path, one_digit):
+    scale, h, w = 3, 32, 40
+    sheet = rgb(contact_sheet(one_digit, tmp_path / "s.png", max_frames=6, scale=scale))
+    row, t = next(
+        (r, t) for r in range(3) for t in range(6) if one_digit.visible[r, t, 0]
+    )  # a visible digit
+    x0, y0, _, _ = one_digit.boxes[row, t, 0].tolist()
+    cx, cy = cell_origin(row, t, w * scale, h * scale)
+    colour = PALETTE[int(one_digit.labels[row, 0])]
+    assert tuple(sheet[cy + y0 * scale, cx + x0 * scale]) == colour
+    with Image.open(tmp_path / "s.png") as image:
+        assert image.size[1] == HEADER_HEIGHT + 3 * h * scale + 4 * SEPARATOR + LEGEND_ONE_LINE
+
+
+def test_masks_without_boxes_still_show_the_legend(tmp_path, one_digit):
+    path = contact_sheet(one_digit, tmp_path / "s.png", boxes=False, scale=3)
+    with Image.open(path) as image:
+        assert image.size[1] == HEADER_HEIGHT + 3 * 32 * 3 + 4 * SEPARATOR + LEGEND_ONE_LINE
+
+
+@pytest.mark.parametrize("writer", [contact_sheet, animated_gif])
+def test_masks_false_or_no_masks_in_the_batch_is_unchanged(tmp_path, bank, two_digits, writer):
+    # a batch rendered without masks draws the same picture as masks=False on the full batch
+    config = SceneConfig.preset("classic", canvas=(32, 40), num_frames=6, num_digits=2)
+    no_masks = render(config, bank, range(3), seed=1, masks=False)
+    assert no_masks.semantic_masks is None
+    a = writer(two_digits, tmp_path / "a.img", masks=False)
+    b = writer(no_masks, tmp_path / "b.img")
+    c = writer(two_digits, tmp_path / "c.img")
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()
+
+
+def test_gif_mask_overlay_is_the_tint_to_within_a_few_levels(tmp_path, two_digits):
+    h, w, scale = 32, 40, 1
+    path = animated_gif(two_digits, tmp_path / "m.gif", scale=scale, boxes=False)
+    frames = two_digits.frames[:, :, 0].numpy()
+    semantic = two_digits.semantic_masks.numpy()
+    top = HEADER_HEIGHT + SEPARATOR
+    with Image.open(path) as gif:
+        for t in range(6):
+            gif.seek(t)
+            picture = np.asarray(gif.convert("RGB")).astype(int)
+            for row in range(3):
+                left = SEPARATOR + row * (w + SEPARATOR)
+                cell = picture[top : top + h, left : left + w]
+                grey, sem = frames[row, t], semantic[row, t]
+                expected = np.stack([grey] * 3, -1).astype(int)
+                for c in np.unique(sem[sem > 0]) - 1:
+                    where = sem == c + 1
+                    expected[where] = blend(grey[where], PALETTE[c])
+                assert np.abs(cell - expected).max() <= 8, (t, row)
+                background = sem == 0
+                assert np.abs(cell[background] - expected[background]).max() <= 1
 
 
 def test_contact_sheet_creates_parent_folders_and_replaces(tmp_path, one_digit):
@@ -244,6 +345,7 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, one_digit, wr
         ({"scale": True}, "scale"),
         ({"max_sequences": 0}, "max_sequences"),
         ({"boxes": "yes"}, "boxes"),
+        ({"masks": 1}, "masks"),
         ({"classes": "0123456789"}, "classes"),
         ({"classes": ["0", "1"]}, "classes"),
         ({"classes": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}, "classes"),

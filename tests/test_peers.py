@@ -1,7 +1,6 @@
-"""Tests for the NumPy re-implementations of the peer generators (``benchmarks/peers.py``).
+"""Tests for our NumPy re-implementations of the peer generators (``gpu_mmnist.peers``).
 
-Synthetic 28×28 digits only: no MNIST is needed. Run with
-``python -m pytest benchmarks/test_peers.py -q -p no:cacheprovider``.
+Synthetic 28×28 digits only: no MNIST is needed.
 """
 
 from __future__ import annotations
@@ -9,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from peers import DIGIT_SIZE, OpenSTLMovingMNIST, SrivastavaBouncingMNIST
+
+from gpu_mmnist.peers import DIGIT_SIZE, OpenSTLMovingMNIST, SrivastavaBouncingMNIST
 
 D = DIGIT_SIZE
 

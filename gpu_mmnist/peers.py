@@ -1,11 +1,13 @@
-"""NumPy re-implementations of the Moving MNIST generators that users run today.
+"""Our NumPy re-implementations of the Moving MNIST generators that users run today, used only
+for benchmarking.
 
-These exist only so that ``benchmarks/throughput.py`` can compare our renderer against what
-people actually use, on the same machine and with the same digits. Each class is written
-from a reading of the original's algorithm and keeps its costs: the same Python-level loops,
-the same NumPy calls per digit and per frame, the same dtypes and conversions. Only the
-random number generator is an instance rather than the global one (same algorithm, same
-cost), so that runs are reproducible.
+They are not the originals and are not part of the rendering API: they exist so that
+``gpu-mmnist bench`` (:mod:`gpu_mmnist.bench`) and ``benchmarks/throughput.py`` can compare our
+renderer against what people actually use, on the same machine and with the same digits. Each
+class is written from a reading of the original's algorithm and keeps its costs: the same
+Python-level loops, the same NumPy calls per digit and per frame, the same dtypes and
+conversions. Only the random number generator is an instance rather than the global one (same
+algorithm, same cost), so that runs are reproducible.
 
 * :class:`SrivastavaBouncingMNIST` -- ``BouncingMNISTDataHandler`` from Srivastava,
   Mansimov & Salakhutdinov, "Unsupervised Learning of Video Representations using LSTMs"
