@@ -13,7 +13,8 @@ import weakref
 import numpy as np
 import torch
 
-MAX_IDLE_BYTES = 512 << 20  # idle CPU blocks kept for reuse, in bytes
+MAX_IDLE_BYTES = 1 << 30  # idle CPU blocks kept for reuse, in bytes (a batch of 4096 classic
+# sequences with masks is 1.0e9 bytes of outputs; each DataLoader worker process has its own pool)
 
 _idle: dict[int, list[bytearray]] = {}
 _idle_bytes = 0

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader, Dataset, IterableDataset, default_collate, get_worker_info
 
 from .batch import Batch
 from .config import SceneConfig
@@ -114,7 +114,9 @@ class MovingMNIST(Dataset):
     ``annotations=True`` it is ``(frames, target)``, ``target`` being the sequence's labels,
     sprite ids, positions, boxes, visible, masks and index (see :meth:`gpu_mmnist.Batch.sequence`;
     :func:`gpu_mmnist.batch.seed_format` gives ``[class_id, x_min, y_min, x_max, y_max]`` rows).
-    Negative indices count from the end; ``**overrides`` are SceneConfig fields.
+    Negative indices count from the end; ``**overrides`` are SceneConfig fields. With a
+    DataLoader, pass ``collate_fn=gpu_mmnist.datasets.collate`` to get each rendered batch
+    without the copy ``default_collate`` makes.
     """
 
     def __init__(
@@ -173,6 +175,36 @@ class MovingMNIST(Dataset):
             f"MovingMNIST({self.num_sequences} sequences of {shape}, {config.num_digits} digits, "
             f"{self.scene.describe()}, annotations={self.annotations})"
         )
+
+
+def collate(items: list[Any]) -> Any:
+    """A DataLoader ``collate_fn`` for :class:`MovingMNIST`: the items of one ``__getitems__`` call
+    are consecutive rows of one rendered batch, so their stack is that batch, returned without a
+    copy (tuples and dicts are collated field by field); anything else goes to
+    ``default_collate``. ``DataLoader(ds, batch_size=B, collate_fn=collate)``."""
+    first = items[0]
+    if isinstance(first, tuple):
+        return tuple(collate(list(fields)) for fields in zip(*items, strict=True))
+    if isinstance(first, dict):
+        return {key: collate([item[key] for item in items]) for key in first}
+    if isinstance(first, torch.Tensor) and _consecutive_rows(items):
+        shape = (len(items), *first.shape)
+        return first.new_empty(0).set_(first.untyped_storage(), first.storage_offset(), shape)
+    return default_collate(items)
+
+
+def _consecutive_rows(tensors: list[torch.Tensor]) -> bool:
+    """Whether ``tensors`` are contiguous, equal-shaped and back to back in one storage."""
+    first = tensors[0]
+    pointer, size = first.untyped_storage().data_ptr(), first.numel()
+    return all(
+        tensor.is_contiguous()
+        and tensor.shape == first.shape
+        and tensor.dtype == first.dtype
+        and tensor.untyped_storage().data_ptr() == pointer
+        and tensor.storage_offset() == first.storage_offset() + i * size
+        for i, tensor in enumerate(tensors)
+    )
 
 
 class MovingMNISTStream(IterableDataset):

@@ -244,3 +244,19 @@ def test_torchrun_two_ranks_two_workers_equal_the_single_process_stream(tmp_path
         assert all(torch.equal(f, b.frames) for (_, f), b in zip(received, expected, strict=True))
     union = sorted(i for received in per_rank for indices, _ in received for i in indices.tolist())
     assert union == list(range(script.NUM_BATCHES * script.BATCH_SIZE))
+
+
+def test_collate_returns_the_rendered_batch_without_copying(bank: SpriteBank) -> None:
+    ds = MovingMNIST(num_sequences=12, digits=bank, annotations=True, seed=5)
+    plain = list(DataLoader(ds, batch_size=4))
+    fast = list(DataLoader(ds, batch_size=4, collate_fn=datasets.collate))
+    for (frames_a, target_a), (frames_b, target_b) in zip(plain, fast, strict=True):
+        assert torch.equal(frames_a, frames_b)
+        assert set(target_a) == set(target_b)
+        assert all(torch.equal(target_a[key], target_b[key]) for key in target_a)
+    items = ds.__getitems__([3, 1, 2])
+    frames = datasets.collate([frames for frames, _ in items])
+    assert frames.data_ptr() == items[0][0].data_ptr()  # a view of the rendered batch
+    shuffled = [items[1][0], items[0][0]]  # not back to back: stacked by default_collate
+    assert datasets.collate(shuffled).data_ptr() != items[1][0].data_ptr()
+    assert torch.equal(datasets.collate(shuffled), torch.stack(shuffled))
