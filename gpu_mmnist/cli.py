@@ -579,13 +579,12 @@ def info_lines(root: str | None = None) -> list[str]:
         "backends (render(..., backend=NAME) works on):",
         row("torch", "cpu, cuda" if cuda else "cpu (cuda: not available)"),
     ]
-    if "triton" not in BACKENDS:
-        lines.append(row("triton", "not implemented yet"))
-    elif triton == "not installed":
+    if triton == "not installed":
         lines.append(row("triton", "nowhere: triton is not installed"))
     else:
-        lines.append(row("triton", "cuda" if cuda else "nowhere: needs a CUDA GPU"))
-    lines.append(row("auto", "the best backend available on the device (today: torch)"))
+        interpreted = "cpu under TRITON_INTERPRET=1 (slow, for tests)"
+        lines.append(row("triton", f"cuda, {interpreted}" if cuda else interpreted))
+    lines.append(row("auto", "triton on cuda when installed, else torch"))
 
     resolved = resolve_root(root)
     if root is not None:

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, default_colla
 
 from .batch import Batch
 from .config import SceneConfig
-from .render import BACKENDS, render
+from .render import render, resolve_backend
 from .sampler import check_seed_and_split
 from .sprites import SpriteBank
 
@@ -71,8 +71,7 @@ class _Scene:
         overrides: dict[str, Any],
     ) -> None:
         check_seed_and_split(seed, split)
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+        resolve_backend(backend, torch.device(device))  # a clear error now rather than later
         self.config = SceneConfig.preset(preset, **overrides)
         self.split = split
         self.seed = seed

@@ -119,7 +119,7 @@ def test_demo_mnist_missing_is_one_error_line(tmp_path, capsys, no_mnist):
         (["bench", "--batch-sizes", "-5"], ["--batch-sizes", "-5"]),
         (["bench", "--batch-sizes", "16,-1"], ["--batch-sizes", "-1"]),
         (["bench", "--batch-sizes", "16,,256"], ["--batch-sizes"]),
-        (["bench", "--backends", "triton"], ["--backends", "'triton'", "auto, torch"]),
+        (["bench", "--backends", "tpu"], ["--backends", "'tpu'", "auto, torch, triton"]),
         (["bench", "--backends", "torch,cuda"], ["--backends", "'cuda'"]),
         (["bench", "--seconds", "-1"], ["--seconds"]),
         (["bench", "--device", "tpu"], ["--device"]),
@@ -329,7 +329,7 @@ def test_info_without_data(capsys, no_mnist):
     assert captured.err == ""
     out = captured.out
     assert f"torch                {torch.__version__}" in out
-    for word in ("python", "numpy", "Pillow", "triton", "cuda", "backends", "not implemented yet"):
+    for word in ("python", "numpy", "Pillow", "triton", "cuda", "backends", "TRITON_INTERPRET=1"):
         assert word in out
     assert f"{no_mnist} (from $GPU_MMNIST_DATA)" in out
     mnist = [line for line in out.splitlines() if line.strip().startswith("MNIST ")]

@@ -285,7 +285,7 @@ def test_canvas_smaller_than_the_sprite(digits: SpriteBank) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "pattern"),
     [
-        ({"backend": "cuda"}, ValueError, "backend must be one of auto, torch; got 'cuda'"),
+        ({"backend": "cuda"}, ValueError, "backend must be one of auto, torch, triton; got 'cuda'"),
         ({"config": "classic"}, TypeError, "config must be a SceneConfig"),
         ({"sprites": torch.zeros(1, 28, 28)}, TypeError, "sprites must be a SpriteBank"),
     ],
