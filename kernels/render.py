@@ -5,7 +5,8 @@ One program renders one frame of one sequence: it integrates every digit's traje
 frame in the fixed point of :mod:`gpu_mmnist.sampler` (clamp-and-flip, floor to pixels), then
 walks the canvas in row tiles; per tile it composites the slots in order (max; a later slot wins a
 pixel only when strictly brighter), writes frames and, on request, instance and semantic masks, and
-reduces each slot's tight box from the pixels it drew. Integer arithmetic throughout, so the output
+reduces each slot's tight box from the pixels it drew; a slot is skipped in the tiles its sprite
+does not reach. Integer arithmetic throughout, so the output
 equals the reference bit for bit. Runs on CUDA, or on the CPU under ``TRITON_INTERPRET=1``.
 """
 
@@ -97,27 +98,29 @@ def _classic_frame_kernel(
         semantic = tl.zeros([TILE_ROWS, BLOCK_W], tl.int32)
         for k in range(num_slots):
             mine = slot == k
-            u = rows - tl.sum(tl.where(mine, y0, 0))
-            v = columns - tl.sum(tl.where(mine, x0, 0))
-            inside = on_canvas & (u >= 0) & (u < sprite_h) & (v >= 0) & (v < sprite_w)
-            sprite = tl.sum(tl.where(mine, sprite_ids, 0)) * sprite_h * sprite_w
-            layer = tl.load(sprites_ptr + sprite + u * sprite_w + v, mask=inside, other=0)
-            layer = layer.to(tl.int32)
-            if WRITE_MASKS:
-                wins = layer > value
-                owner = tl.where(wins, k + 1, owner)
-                semantic = tl.where(wins, tl.sum(tl.where(mine, classes, 0)), semantic)
-            value = tl.maximum(value, layer)
-            if WRITE_BOXES:
-                ink = layer > 0
-                low_x = tl.min(tl.where(ink, x_grid, far))
-                low_y = tl.min(tl.where(ink, y_grid, far))
-                high_x = tl.max(tl.where(ink, x_grid, -1))
-                high_y = tl.max(tl.where(ink, y_grid, -1))
-                box_x0 = tl.where(mine, tl.minimum(box_x0, low_x), box_x0)
-                box_y0 = tl.where(mine, tl.minimum(box_y0, low_y), box_y0)
-                box_x1 = tl.where(mine, tl.maximum(box_x1, high_x), box_x1)
-                box_y1 = tl.where(mine, tl.maximum(box_y1, high_y), box_y1)
+            top_k = tl.sum(tl.where(mine, y0, 0))
+            if (top_k < top + TILE_ROWS) & (top_k + sprite_h > top):  # digit reaches the tile
+                u = rows - top_k
+                v = columns - tl.sum(tl.where(mine, x0, 0))
+                inside = on_canvas & (u >= 0) & (u < sprite_h) & (v >= 0) & (v < sprite_w)
+                sprite = tl.sum(tl.where(mine, sprite_ids, 0)) * sprite_h * sprite_w
+                layer = tl.load(sprites_ptr + sprite + u * sprite_w + v, mask=inside, other=0)
+                layer = layer.to(tl.int32)
+                if WRITE_MASKS:
+                    wins = layer > value
+                    owner = tl.where(wins, k + 1, owner)
+                    semantic = tl.where(wins, tl.sum(tl.where(mine, classes, 0)), semantic)
+                value = tl.maximum(value, layer)
+                if WRITE_BOXES:
+                    ink = layer > 0
+                    low_x = tl.min(tl.where(ink, x_grid, far))
+                    low_y = tl.min(tl.where(ink, y_grid, far))
+                    high_x = tl.max(tl.where(ink, x_grid, -1))
+                    high_y = tl.max(tl.where(ink, y_grid, -1))
+                    box_x0 = tl.where(mine, tl.minimum(box_x0, low_x), box_x0)
+                    box_y0 = tl.where(mine, tl.minimum(box_y0, low_y), box_y0)
+                    box_x1 = tl.where(mine, tl.maximum(box_x1, high_x), box_x1)
+                    box_y1 = tl.where(mine, tl.maximum(box_y1, high_y), box_y1)
         pixel = frame_base + rows * width + columns
         tl.store(frames_ptr + pixel, value.to(tl.uint8), mask=on_canvas)
         if WRITE_MASKS:
