@@ -35,7 +35,6 @@ import argparse
 import dataclasses
 import importlib
 import importlib.util
-import json
 import math
 import os
 import re
@@ -473,35 +472,6 @@ def format_rows(rows: Sequence[Row]) -> str:
         if k == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
-
-
-def write_json_atomic(path: Path, document: Mapping[str, Any]) -> None:
-    """Write ``document`` to ``path`` through a temporary file in the same folder and
-    ``os.replace``, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document, indent=2, allow_nan=False) + "\n"
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by None (strict JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
 
 
 def compare_batches(got: Batch, want: Batch) -> list[str]:
@@ -1228,7 +1198,7 @@ def run(args: argparse.Namespace, device: torch.device, command: str) -> int:
         _error(f"stopped early: {_one_line(exc)}")
         failed = True
     document["seconds"] = round(time.perf_counter() - started, 1)
-    write_json_atomic(path, _finite(document))
+    bench.write_json(path, document)
     _say(f"\nwrote {path} ({document['status']}, {document['seconds']:.0f} s)")
     return 1 if failed else 0
 

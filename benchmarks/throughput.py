@@ -32,7 +32,6 @@ datasets through a DataLoader).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -93,14 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     config = SceneConfig.preset(PRESET)
     start_load = results[0].loadavg_1min if results else None
     print(bench.describe(env, digits, config, args.seconds, args.warmup, start_load))
-    print()
-    print(bench.format_table(results))
-    warnings = bench.load_warnings(results, env["cpu_count"])
-    for w in warnings:
-        print(f"\nWARNING: {w}", file=sys.stderr)
-    failed = [r for r in results if r.error is not None]
-    for r in failed:
-        print(f"\nFAILED {r.name} [{r.produces}]: {r.error}", file=sys.stderr)
+    warnings, failed = bench.print_results(results, env)
 
     if args.json is not None:
         settings = {
@@ -118,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         command = " ".join(["benchmarks/throughput.py", *(sys.argv[1:] if argv is None else argv)])
         document = bench.report(results, env, settings, warnings, command)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
+        bench.write_json(args.json, document)
         print(f"\nwrote {args.json}")
     return 1 if failed else 0
 

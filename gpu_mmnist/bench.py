@@ -32,14 +32,16 @@ A row that cannot run is reported as failed with the reason; the other rows stil
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -669,6 +671,51 @@ def format_table(results: Sequence[Result]) -> str:
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def write_json(path: Path, document: Mapping[str, Any]) -> None:
+    """Write ``document`` as strict JSON (NaN and infinities become null) to ``path`` through a
+    temporary file in the same folder and ``os.replace``, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_finite(document), indent=2, allow_nan=False) + "\n"
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def print_results(results: Sequence[Result], env: dict[str, Any]) -> tuple[list[str], list[Result]]:
+    """Print the table on stdout, then load warnings and failed rows on stderr; return both."""
+    print()
+    print(format_table(results))
+    warnings = load_warnings(results, env["cpu_count"])
+    for warning in warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    failed = [result for result in results if result.error is not None]
+    for result in failed:
+        reason = " ".join(result.error.split())
+        print(
+            f"FAILED {result.name} [{result.produces}] B={result.batch}: {reason}", file=sys.stderr
+        )
+    return warnings, failed
 
 
 def report(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import importlib.util
-import json
 import math
 import os
 import platform
@@ -483,15 +482,7 @@ def _bench(args: argparse.Namespace) -> int:
     warmup = 1
     print(bench.describe(env, digits, config, args.seconds, warmup), flush=True)
     results = bench.run_cases(cases, args.seconds, warmup)
-    print()
-    print(bench.format_table(results))
-    warnings = bench.load_warnings(results, env["cpu_count"])
-    for warning in warnings:
-        print(f"WARNING: {warning}", file=sys.stderr)
-    failed = [r for r in results if r.error is not None]
-    for r in failed:
-        reason = " ".join(r.error.split()) if r.error else "unknown error"
-        print(f"FAILED {r.name} [{r.produces}] B={r.batch}: {reason}", file=sys.stderr)
+    warnings, failed = bench.print_results(results, env)
     if args.json is not None:
         settings = {
             "batch_sizes": args.batch_sizes,
@@ -513,8 +504,7 @@ def _bench(args: argparse.Namespace) -> int:
         }
         command = " ".join([PROG, *args.argv])
         document = bench.report(results, env, settings, warnings, command)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
+        bench.write_json(args.json, document)
         print(f"\nwrote {args.json}")
     return 1 if failed else 0
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gpu_mmnist import PRESETS, SceneConfig, SpriteBank, render
+from gpu_mmnist import PRESETS, SceneConfig, SpriteBank, bench, render
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu.py"
 
@@ -272,14 +272,14 @@ def test_default_json_path():
     assert smoke == Path(tempfile.gettempdir()) / "gpu_mmnist-smoke-gpu-cpu-2026-03-04.json"
 
 
-def test_write_json_atomic(tmp_path):
+def test_write_json_is_strict_and_atomic(tmp_path):
     path = tmp_path / "deeper" / "result.json"
-    gpu.write_json_atomic(path, {"a": 1, "b": [1.5, None]})
+    bench.write_json(path, {"a": 1, "b": [1.5, None]})
     assert json.loads(path.read_text()) == {"a": 1, "b": [1.5, None]}
-    gpu.write_json_atomic(path, gpu._finite({"a": math.inf, "b": [math.nan, 2.0]}))
+    bench.write_json(path, {"a": math.inf, "b": [math.nan, 2.0]})  # strict JSON: null
     assert json.loads(path.read_text()) == {"a": None, "b": [None, 2.0]}
-    with pytest.raises(ValueError):
-        gpu.write_json_atomic(path, {"a": math.nan})  # strict JSON; the old file stays whole
+    with pytest.raises(TypeError):
+        bench.write_json(path, {"a": {1, 2}})  # not JSON: the old file stays whole
     assert json.loads(path.read_text()) == {"a": None, "b": [None, 2.0]}
     assert sorted(p.name for p in path.parent.iterdir()) == ["result.json"]
 
