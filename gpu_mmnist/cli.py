@@ -416,12 +416,7 @@ def _demo(args: argparse.Namespace) -> int:
         bank = load_digits("mnist", args.split, args.root, device=device)
     else:
         if args.digits == "auto":
-            hint = f"{PROG} download" + ("" if args.root is None else f" --root {args.root}")
-            print(
-                f"{PROG}: MNIST not found under {root}; using the built-in glyph digits "
-                f"(run `{hint}` for MNIST)",
-                file=sys.stderr,
-            )
+            _notice_glyphs(args.root)
         bank = load_digits("glyphs", args.split, device=device)
     if bank.source == "glyphs":
         digits = f"built-in glyph digits ({len(bank)} {bank.split} sprites)"
@@ -456,6 +451,16 @@ def _download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notice_glyphs(root: str | None) -> None:
+    """The one-line notice that ``--digits auto`` fell back to the built-in glyphs."""
+    hint = f"{PROG} download" + ("" if root is None else f" --root {root}")
+    print(
+        f"{PROG}: MNIST not found under {resolve_root(root)}; using the built-in glyph digits "
+        f"(run `{hint}` for MNIST)",
+        file=sys.stderr,
+    )
+
+
 def _bench(args: argparse.Namespace) -> int:
     device = _pick_device(args.device)
     if args.threads is not None:
@@ -463,12 +468,7 @@ def _bench(args: argparse.Namespace) -> int:
     config = SceneConfig.preset(args.preset)
     digits = bench.load_digits(args.digits, args.root)
     if args.digits == "auto" and digits.bank.source != "mnist":
-        hint = f"{PROG} download" + ("" if args.root is None else f" --root {args.root}")
-        print(
-            f"{PROG}: MNIST not found under {resolve_root(args.root)}; using the built-in glyph "
-            f"digits (run `{hint}` for MNIST)",
-            file=sys.stderr,
-        )
+        _notice_glyphs(args.root)
     cases = bench.build_cases(
         digits,
         args.batch_sizes,
