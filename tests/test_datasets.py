@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.utils.data import DataLoader
 
 from gpu_mmnist import MovingMNIST, MovingMNISTStream, SceneConfig, SpriteBank, datasets, render
@@ -260,3 +262,29 @@ def test_collate_returns_the_rendered_batch_without_copying(bank: SpriteBank) ->
     shuffled = [items[1][0], items[0][0]]  # not back to back: stacked by default_collate
     assert datasets.collate(shuffled).data_ptr() != items[1][0].data_ptr()
     assert torch.equal(datasets.collate(shuffled), torch.stack(shuffled))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    world_size=st.integers(1, 4),
+    num_batches=st.integers(1, 12),
+    cursor=st.integers(0, 12),
+    batch_size=st.integers(1, 3),
+)
+def test_ranks_from_any_cursor_cover_the_rest_once_in_order(
+    world_size: int, num_batches: int, cursor: int, batch_size: int
+) -> None:
+    bank = SpriteBank.from_tensors(torch.full((2, 2, 2), 9, dtype=torch.uint8), torch.arange(2))
+    state = {"batch_size": batch_size, "seed": 0, "split": "train", "preset": "classic"}
+    received = []
+    for rank in range(world_size):
+        stream = MovingMNISTStream(
+            batch_size, digits=bank, num_batches=num_batches, rank=rank, world_size=world_size,
+            canvas=(4, 4), num_frames=1, num_digits=1, boxes=False, masks=False,
+        )  # fmt: skip
+        stream.load_state_dict({**state, "cursor": cursor})
+        numbers = [int(b.indices[0]) // batch_size for b in stream]
+        assert numbers == sorted(numbers)  # each rank in order
+        assert stream.state_dict()["cursor"] >= cursor
+        received += numbers
+    assert sorted(received) == list(range(cursor, num_batches))
