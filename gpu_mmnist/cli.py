@@ -25,7 +25,7 @@ from .config import PRESETS, SceneConfig
 from .datasets import load_digits
 from .preview import animated_gif, contact_sheet
 from .render import BACKENDS, render
-from .sprites import DATA_ENV, find_idx_files, resolve_root
+from .sprites import find_idx_files, resolve_root, root_origin
 
 PROG = "gpu-mmnist"
 
@@ -577,15 +577,9 @@ def info_lines(root: str | None = None) -> list[str]:
     lines.append(row("auto", "triton on cuda when installed, else torch"))
 
     resolved = resolve_root(root)
-    if root is not None:
-        origin = "from --root"
-    elif os.environ.get(DATA_ENV):
-        origin = f"from ${DATA_ENV}"
-    else:
-        origin = f"the default: ${DATA_ENV} is not set"
     lines += [
         "data (folder: --root, else $GPU_MMNIST_DATA, else ~/.cache/gpu_mmnist):",
-        row("root", f"{resolved} ({origin})"),
+        row("root", f"{resolved} (from {root_origin(root, '--root')})"),
     ]
     root_flag = "" if root is None else f" --root {root}"
     for dataset, name in (("mnist", "MNIST"), ("fashion_mnist", "Fashion-MNIST")):

@@ -199,16 +199,20 @@ def find_idx_files(
     return None
 
 
+def root_origin(root: object, argument: str = "the root argument") -> str:
+    """Where :func:`resolve_root` takes the data folder from, in words."""
+    if root is not None:
+        return argument
+    if os.environ.get(DATA_ENV):
+        return f"${DATA_ENV}"
+    return f"the default (${DATA_ENV} is not set)"
+
+
 def _not_found_message(root: Path, dataset: str, split: str, root_arg: object) -> str:
     names = " and ".join(f"{name}[.gz]" for name in _FILES[split])
     folders = _search_dirs(root, dataset)
     looked = ", ".join(str(folder) for folder in folders)
-    if root_arg is not None:
-        origin = "the root argument"
-    elif os.environ.get(DATA_ENV):
-        origin = f"${DATA_ENV}"
-    else:
-        origin = f"the default (${DATA_ENV} is not set)"
+    origin = root_origin(root_arg)
     msg = (
         f"{_DISPLAY_NAME[dataset]} {split} split not found under {root} (root from {origin}): "
         f"looked for {names} in {looked}."
