@@ -22,6 +22,7 @@ SEQUENCE_FIELDS = (
     "positions",
     "boxes",
     "visible",
+    "visible_boxes",
     "instance_masks",
     "semantic_masks",
 )
@@ -37,6 +38,9 @@ class Batch:
     indices: int64 ``[B]`` sequence indices.
     boxes: int32 ``[B, T, K, 4]`` or None when not requested.
     visible: bool ``[B, T, K]`` or None when boxes were not requested.
+    visible_boxes: int32 ``[B, T, K, 4]`` modal boxes of the pixels each digit owns in the
+        instance mask (hidden parts left out; ``-1`` rows for fully hidden digits), for
+        ``over`` compositing with boxes on; None otherwise (``boxes`` are always amodal).
     instance_masks: uint8 ``[B, T, H, W]`` or None when masks were not requested.
     semantic_masks: uint8 ``[B, T, H, W]`` or None when masks were not requested.
     """
@@ -48,6 +52,7 @@ class Batch:
     indices: torch.Tensor
     boxes: torch.Tensor | None = None
     visible: torch.Tensor | None = None
+    visible_boxes: torch.Tensor | None = None
     instance_masks: torch.Tensor | None = None
     semantic_masks: torch.Tensor | None = None
 

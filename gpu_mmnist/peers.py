@@ -1,5 +1,5 @@
-"""Our NumPy re-implementations of the Moving MNIST generators that users run today, used only
-for benchmarking.
+"""Our re-implementations of the Moving MNIST generators that users run today, used only for
+benchmarking.
 
 They are not the originals and are not part of the rendering API: they exist so that
 ``gpu-mmnist bench`` (:mod:`gpu_mmnist.bench`) and ``benchmarks/throughput.py`` can compare our
@@ -14,17 +14,31 @@ algorithm, same cost), so that runs are reproducible.
   (ICML 2015), repository ``unsupervised-videos``, ``data_handler.py``.
 * :class:`OpenSTLMovingMNIST` -- ``MovingMNIST`` from OpenSTL
   (``openstl/datasets/dataloader_moving_mnist.py``), the on-the-fly ``is_train=True`` path.
+* :class:`AffineGridSampleMMNISTPP` -- rotating, scaling, dimmed digits (the ``mmnist_pp``
+  scene) rendered the plain PyTorch way: per frame, one ``F.affine_grid`` + ``F.grid_sample``
+  over every digit of the batch, then a maximum over the digits. It is not a port of one
+  published generator but the implementation people write with PyTorch's own tools; it is the
+  peer of ``benchmarks/rotation.py``. Its random draws use a seeded ``torch.Generator``.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-__all__ = ["DIGIT_SIZE", "OpenSTLMovingMNIST", "SrivastavaBouncingMNIST"]
+__all__ = [
+    "DIGIT_SIZE",
+    "AffineGridSampleMMNISTPP",
+    "AffineScene",
+    "OpenSTLMovingMNIST",
+    "SrivastavaBouncingMNIST",
+]
 
 DIGIT_SIZE = 28
 
@@ -281,3 +295,220 @@ class OpenSTLMovingMNIST(torch.utils.data.Dataset):
         outputs = torch.from_numpy(outputs / 255.0).contiguous().float()
         inputs = torch.from_numpy(inputs / 255.0).contiguous().float()
         return inputs, outputs
+
+
+def _digit_tensor(digits: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """``digits`` as a CPU uint8 tensor ``[N, 28, 28]``, checked as :func:`_check_digits` does."""
+    if not isinstance(digits, torch.Tensor):
+        return torch.from_numpy(_check_digits(digits).copy())
+    if digits.dim() != 3 or tuple(digits.shape[1:]) != (DIGIT_SIZE, DIGIT_SIZE):
+        raise ValueError(f"digits must have shape [N, 28, 28], got {list(digits.shape)}")
+    if digits.dtype != torch.uint8:
+        raise TypeError(f"digits must be uint8, got {digits.dtype}")
+    if digits.shape[0] == 0:
+        raise ValueError("digits must hold at least one image")
+    return digits.detach().cpu()
+
+
+@dataclass
+class AffineScene:
+    """The random draws of one :meth:`AffineGridSampleMMNISTPP.render` call.
+
+    Digit slot ``k`` of sequence ``b`` is row ``n = b * num_digits + k`` of every field; ``T`` is
+    the number of frames. Tensors live on the CPU.
+
+    Attributes:
+        batch_size: sequences ``B``.
+        index: int64 ``[B·K]``, the sprite of each digit.
+        top: int64 ``[T, B·K]``, row of the sprite's top-left corner (floored pixels).
+        left: int64 ``[T, B·K]``, column of the sprite's top-left corner (floored pixels).
+        angle: float64 ``[T, B·K]``, rotation about the sprite centre in degrees, positive =
+            counter-clockwise on screen.
+        scale: float64 ``[T, B·K]``, size factor about the sprite centre.
+        brightness: float32 ``[B·K]``, intensity factor in [0, 1].
+    """
+
+    batch_size: int
+    index: torch.Tensor
+    top: torch.Tensor
+    left: torch.Tensor
+    angle: torch.Tensor
+    scale: torch.Tensor
+    brightness: torch.Tensor
+
+
+class AffineGridSampleMMNISTPP:
+    """Moving MNIST++ (rotating, scaling, dimmed digits) rendered with one ``F.affine_grid`` +
+    ``F.grid_sample`` per frame: the plain PyTorch implementation, a benchmark peer.
+
+    Per digit, :meth:`draw` takes from a ``torch.Generator`` seeded with ``seed`` (on the CPU,
+    in this order): a sprite index ``U{0..N-1}``; a classic Srivastava trajectory (start
+    ``U[0, 1)²`` as (y, x), direction ``U[0, 2π)``, a step of ``step`` of the free range
+    ``image_size - 28`` taken before every frame, clamp-and-flip at ``<= 0`` and ``>= 1``,
+    positions floored to pixels), vectorised over all ``B·K`` digits with a Python loop over
+    frames; a rotation rate ``U[-max_rotation, max_rotation]`` degrees per frame; a phase
+    ``U[0, 2π)``; a brightness ``U[lo, hi]``. At frame ``t`` (from 0) a digit is turned by
+    ``rate · t`` degrees (positive = counter-clockwise on screen) and scaled by
+    ``scale_factor ** sin(2π t / scale_period + phase)``, both about the centre of its 28×28
+    box, whose top-left corner is at the floored position.
+
+    :meth:`render` then loops over frames in Python. Per frame it builds ``theta [B·K, 2, 3]``
+    (:meth:`theta`), samples every digit's sprite onto a full canvas with
+    ``F.affine_grid(theta, (B·K, 1, H, W), align_corners=False)`` and ``F.grid_sample(...,
+    mode="bilinear", padding_mode="zeros", align_corners=False)``, takes the maximum over the
+    ``K`` digits of each sequence, and rounds to uint8. Sprites are float32 in [0, 255],
+    multiplied by their brightness once per call (bilinear sampling is linear, so this equals
+    dimming every frame). Output: uint8 ``[B, T, 1, H, W]``, H = W = ``image_size``.
+
+    ``device`` is where the sprites, the sampling and the output live; the draws are always
+    made on the CPU and copied there.
+    """
+
+    def __init__(
+        self,
+        digits: np.ndarray | torch.Tensor,
+        image_size: int = 64,
+        num_frames: int = 20,
+        num_digits: int = 3,
+        step: float = 0.1,
+        max_rotation: float = 30.0,
+        scale_factor: float = 1.1,
+        scale_period: float = 10.0,
+        brightness: tuple[float, float] = (0.6, 1.0),
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        images = _digit_tensor(digits)
+        if image_size < DIGIT_SIZE:
+            raise ValueError(f"image_size must be at least {DIGIT_SIZE}, got {image_size}")
+        if num_frames < 1 or num_digits < 1:
+            raise ValueError(
+                f"num_frames and num_digits must be at least 1, got {num_frames}, {num_digits}"
+            )
+        if not 0.0 < step <= 1.0:
+            raise ValueError(f"step must be in (0, 1] (a fraction of the free range), got {step}")
+        if not 0.0 <= max_rotation <= 360.0:
+            raise ValueError(f"max_rotation must be in [0, 360] degrees, got {max_rotation}")
+        if not (scale_factor > 0.0 and scale_period > 0.0):
+            raise ValueError(
+                f"scale_factor and scale_period must be positive, got {scale_factor}, "
+                f"{scale_period}"
+            )
+        lo, hi = (float(b) for b in brightness)
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ValueError(
+                f"brightness must be (lo, hi) with 0 <= lo <= hi <= 1, got {brightness}"
+            )
+        self.image_size = int(image_size)
+        self.num_frames = int(num_frames)
+        self.num_digits = int(num_digits)
+        self.step = float(step)
+        self.max_rotation = float(max_rotation)
+        self.scale_factor = float(scale_factor)
+        self.scale_period = float(scale_period)
+        self.brightness = (lo, hi)
+        self.digit_size = DIGIT_SIZE
+        self.device = torch.device(device)
+        # float32 [N, 1, 28, 28] in [0, 255], the layout grid_sample takes.
+        self.sprites = images.to(self.device, torch.float32).unsqueeze(1)
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    @property
+    def canvas_size(self) -> int:
+        """Largest top/left offset a digit's box can take: ``image_size - 28``."""
+        return self.image_size - self.digit_size
+
+    def trajectory(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` classic bouncing trajectories; returns ``(top, left)``, int64 ``[T, n]``."""
+        g = self.generator
+        position = torch.rand(n, 2, generator=g, dtype=torch.float64)  # (y, x) in [0, 1)
+        direction = torch.rand(n, generator=g, dtype=torch.float64) * (2 * math.pi)
+        velocity = torch.stack([torch.sin(direction), torch.cos(direction)], dim=1) * self.step
+        track = torch.empty(self.num_frames, n, 2, dtype=torch.float64)
+        for t in range(self.num_frames):
+            position += velocity
+            # Clamp to the wall and flip that component, low wall first, as the original.
+            low = position <= 0.0
+            position = torch.where(low, 0.0, position)
+            velocity = torch.where(low, -velocity, velocity)
+            high = position >= 1.0
+            position = torch.where(high, 1.0, position)
+            velocity = torch.where(high, -velocity, velocity)
+            track[t] = position
+        pixels = torch.floor(track * self.canvas_size).long()
+        return pixels[..., 0], pixels[..., 1]
+
+    def draw(self, batch_size: int) -> AffineScene:
+        """The random draws for ``batch_size`` sequences (see the class docstring for the order)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        g = self.generator
+        n = batch_size * self.num_digits
+        index = torch.randint(self.sprites.shape[0], (n,), generator=g)
+        top, left = self.trajectory(n)
+        rate = (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * self.max_rotation
+        phase = torch.rand(n, generator=g, dtype=torch.float64) * (2 * math.pi)
+        lo, hi = self.brightness
+        brightness = lo + (hi - lo) * torch.rand(n, generator=g)
+        t = torch.arange(self.num_frames, dtype=torch.float64)[:, None]
+        angle = rate * t
+        scale = self.scale_factor ** torch.sin(2 * math.pi * t / self.scale_period + phase)
+        return AffineScene(batch_size, index, top, left, angle, scale, brightness)
+
+    def theta(
+        self, top: torch.Tensor, left: torch.Tensor, angle: torch.Tensor, scale: torch.Tensor
+    ) -> torch.Tensor:
+        """``F.affine_grid`` matrices, float32 ``[n, 2, 3]``, for ``n`` digits in one frame.
+
+        ``theta`` maps a canvas point in normalized coordinates (``align_corners=False``: -1
+        and 1 are the outer edges of the border pixels) to the point of the 28×28 sprite, in
+        the sprite's normalized coordinates, that lands there when the sprite, with its box's
+        top-left corner at pixel ``(top, left)``, is turned by ``angle`` degrees
+        (counter-clockwise on screen, y down) and scaled by ``scale`` about its box centre.
+
+        In pixels (centres at integers, ``c = (d - 1) / 2``, ``d = 28``): a canvas point ``p``
+        comes from the sprite point ``q = c + R(-angle) (p - left/top - c) / scale``, with
+        ``R(a) = [[cos a, sin a], [-sin a, cos a]]`` the on-screen counter-clockwise rotation
+        of (x, y) with y pointing down.
+        """
+        size = self.image_size
+        d = self.digit_size
+        a = torch.deg2rad(angle.to(torch.float64))
+        cos, sin = torch.cos(a), torch.sin(a)
+        inv = 2.0 / (d * scale.to(torch.float64))  # sprite pixels → sprite normalized, / scale
+        # Canvas pixel offset of the output frame's centre from the box centre.
+        dx = (size - d) / 2 - left.to(torch.float64)
+        dy = (size - d) / 2 - top.to(torch.float64)
+        half = size / 2  # canvas normalized → canvas pixels
+        theta = torch.stack(
+            [
+                torch.stack([cos * half, -sin * half, cos * dx - sin * dy], dim=-1),
+                torch.stack([sin * half, cos * half, sin * dx + cos * dy], dim=-1),
+            ],
+            dim=-2,
+        )
+        return (theta * inv[:, None, None]).to(torch.float32)
+
+    def render_scene(self, scene: AffineScene) -> torch.Tensor:
+        """The frames of ``scene``: uint8 ``[B, T, 1, H, W]`` (a Python loop over frames)."""
+        batch, k, size = scene.batch_size, self.num_digits, self.image_size
+        n = batch * k
+        device = self.device
+        sprites = self.sprites[scene.index.to(device)]
+        sprites = sprites * scene.brightness.to(device)[:, None, None, None]
+        top, left = scene.top.to(device), scene.left.to(device)
+        angle, scale = scene.angle.to(device), scene.scale.to(device)
+        out = torch.empty(batch, self.num_frames, 1, size, size, dtype=torch.uint8, device=device)
+        for t in range(self.num_frames):
+            theta = self.theta(top[t], left[t], angle[t], scale[t])
+            grid = F.affine_grid(theta, [n, 1, size, size], align_corners=False)
+            sampled = F.grid_sample(
+                sprites, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+            )
+            frame = sampled.view(batch, k, size, size).amax(dim=1)
+            out[:, t, 0] = frame.round_().clamp_(0, 255).to(torch.uint8)
+        return out
+
+    def render(self, batch_size: int) -> torch.Tensor:
+        """``batch_size`` new sequences: uint8 ``[B, T, 1, H, W]``, values 0..255."""
+        return self.render_scene(self.draw(batch_size))
