@@ -55,32 +55,26 @@ def resample_window(config: SceneConfig, sprites: SpriteBank) -> tuple[int, int,
     """``(left, top, width, height)`` of the pixels a resampled digit may cover, relative to its
     sprite box's top-left; ``(0, 0, w, h)`` when digits are not rotated or scaled.
 
-    The reach is the bank's farthest ink pixel from the sprite centre (the diagonal of the ink
-    box when rotating) times the largest scale, plus one pixel of bilinear footprint.
+    A sample is non-zero only within ``√2`` (one bilinear tap each way) of an ink pixel in
+    sprite space, so the reach on screen is ``scale · (ink reach + √2)``, plus a margin for
+    fixed-point rounding: a conservative bound, so the window never clips a digit (and so
+    never changes a pixel). The ink reach is the bank's (:attr:`SpriteBank.ink_reach`).
     """
     height, width = sprites.height, sprites.width
     rotates = span(config.angle) != (0.0, 0.0) or span(config.rotation) != (0.0, 0.0)
     if not rotates and span(config.scale) == (1.0, 1.0):
         return 0, 0, width, height
-    ink = sprites.ink_boxes[sprites.ink_boxes[:, 0] >= 0].to(torch.int64)
-    if ink.numel() == 0:
-        return 0, 0, width, height
-    centre = torch.tensor([width - 1, height - 1], device=ink.device)
-    far = torch.maximum((2 * ink[:, :2] - centre).abs(), (2 * ink[:, 2:] - centre).abs())
-    scale = span(config.scale)[1]
+    far_x, far_y, far = sprites.ink_reach
+    scale = span(config.scale)[1] + 1e-3
     if rotates:
-        radius = math.sqrt(int((far * far).sum(dim=1).max())) / 2
-        reach_x = reach_y = radius * scale + 1
+        reach_x = reach_y = scale * (math.sqrt(far) / 2 + 1.5) + 0.5
     else:
-        reach_x, reach_y = (int(v) / 2 * scale + 1 for v in far.max(dim=0).values)
+        reach_x, reach_y = (scale * (v / 2 + 1.5) + 0.5 for v in (far_x, far_y))
     left = math.floor((width - 1) / 2 - reach_x)
     top = math.floor((height - 1) / 2 - reach_y)
-    return (
-        left,
-        top,
-        math.ceil((width - 1) / 2 + reach_x) + 1 - left,
-        (math.ceil((height - 1) / 2 + reach_y) + 1 - top),
-    )
+    right = math.ceil((width - 1) / 2 + reach_x) + 1
+    bottom = math.ceil((height - 1) / 2 + reach_y) + 1
+    return left, top, right - left, bottom - top
 
 
 def tight_boxes(
@@ -128,6 +122,13 @@ def mask_boxes(instance: torch.Tensor, num_slots: int) -> tuple[torch.Tensor, to
     return torch.stack(boxes, dim=2), torch.stack(visible, dim=2)
 
 
+def noise_levels(config: SceneConfig) -> tuple[int, int, int]:
+    """``(threshold, low, spread)`` of the pepper noise: a pixel's word is noisy when
+    ``word >> 8 < threshold``; its value is ``low + ((word & 255) · spread) >> 8``."""
+    low, high = fixed_span(config.noise_brightness, 255)
+    return round(config.noise_density * (1 << 24)), low, high - low + 1
+
+
 def pepper_noise(config: SceneConfig, indices: torch.Tensor, seed: int, split: str) -> torch.Tensor:
     """uint8 ``[B, T, H, W]`` pepper noise: pixel ``p = y·W + x`` of frame ``t`` takes word
     ``p % 4`` of Philox at counter (index, split, STREAM_NOISE, slot = t, sub = p // 4); it is
@@ -135,13 +136,12 @@ def pepper_noise(config: SceneConfig, indices: torch.Tensor, seed: int, split: s
     1)) >> 8`` for the brightness range ``[lo, hi]`` in 0…255."""
     height, width = config.canvas
     device = indices.device
-    threshold = round(config.noise_density * (1 << 24))
-    low, high = fixed_span(config.noise_brightness, 255)
+    threshold, low, spread = noise_levels(config)
     frames = torch.arange(config.num_frames, device=device)[None, :, None]
     blocks = torch.arange((height * width + 3) // 4, device=device)[None, None, :]
     words = philox4x32(*counter(indices[:, None, None], split, STREAM_NOISE, frames, blocks), seed)
     word = torch.stack(words, dim=-1).flatten(2)[..., : height * width]
-    value = low + (((word & 255) * (high - low + 1)) >> 8)
+    value = low + (((word & 255) * spread) >> 8)
     noise = torch.where((word >> 8) < threshold, value, 0).to(torch.uint8)
     return noise.view(-1, config.num_frames, height, width)
 
@@ -207,21 +207,45 @@ class _Layers:
         torch.index_select(self.windows, 0, rows, out=out.view(rows.shape[0], -1))
 
 
+def tap_padding(
+    config: SceneConfig, window: tuple[int, int, int, int], size: tuple[int, int]
+) -> int:
+    """Zero pixels around a sprite that every bilinear tap of ``window`` lands in (or on the
+    sprite): the window's farthest offset from the centre, over the smallest scale, in any
+    rotation (``|cos| + |sin| <= √2``), plus slack for fixed-point rounding."""
+    height, width = size
+    left, top, patch_w, patch_h = window
+    far = max(
+        abs(2 * left - (width - 1)),
+        abs(2 * (left + patch_w - 1) - (width - 1)),
+        abs(2 * top - (height - 1)),
+        abs(2 * (top + patch_h - 1) - (height - 1)),
+    )  # half pixels
+    reach = (math.sqrt(2) / span(config.scale)[0] + 1e-3) * far / 2 + 0.05
+    return max(2, math.ceil(reach - (min(height, width) - 1) / 2) + 2)
+
+
 def _resample(
-    sprites: torch.Tensor,
+    table: torch.Tensor,
+    rows: torch.Tensor,
     matrix: torch.Tensor,
     light: torch.Tensor,
     window: tuple[int, int, int, int],
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(value, alpha)`` uint8 ``[n, Ph, Pw]`` of sprites ``[n, h, w]`` resampled by ``matrix
-    [n, 4]`` with brightness ``light [n]`` over ``window`` (see the module docstring).
+    size: tuple[int, int],
+    pad: int,
+    alpha: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(value, alpha)`` uint8 ``[n, Ph, Pw]``: sprites ``table[rows]`` (float32, zero-padded
+    by ``pad``, see :func:`tap_padding`) resampled by ``matrix [n, 4]`` with brightness
+    ``light [n]`` over ``window`` (see the module docstring); ``alpha`` only when asked.
 
     The arithmetic is the integer recipe; interpolation runs in float32 on values that hold it
     exactly (multiples of 2**-16 below 256), so the result is the same bit for bit.
     """
-    count, height, width = sprites.shape
+    height, width = size
     left, top, patch_w, patch_h = window
-    device = sprites.device
+    device = table.device
+    pitch = table.shape[-1]
     x2 = (2 * (torch.arange(patch_w, device=device) + left) - (width - 1)).int()
     y2 = (2 * (torch.arange(patch_h, device=device) + top) - (height - 1)).int()
     m = matrix.int()
@@ -235,19 +259,14 @@ def _resample(
     iv = v.floor()
     fu = u.sub_(iu)
     fv = v.sub_(iv)
-    # Taps beyond the sprite read a 2-pixel zero border: clamping keeps both taps in it.
-    pitch = width + 4
-    table = torch.zeros((count, height + 4, pitch), dtype=torch.float32, device=device)
-    table[:, 2 : 2 + height, 2 : 2 + width] = sprites
-    base = (torch.arange(count, device=device) * ((height + 4) * pitch) + 2 * pitch + 2).float()
-    index = iv.clamp_(-2, height).mul_(pitch).add_(iu.clamp_(-2, width)).add_(base[:, None, None])
-    index = index.long()
+    base = (rows * table[0].numel() + pad * pitch + pad).float()
+    index = iv.mul_(pitch).add_(iu).add_(base[:, None, None]).long()
     flat = table.view(-1)
-    top_row = torch.lerp(flat.take(index), flat.take(index + 1), fu)
-    bottom_row = torch.lerp(flat.take(index + pitch), flat.take(index + pitch + 1), fu)
-    alpha = torch.lerp(top_row, bottom_row, fv).add_(0.5).floor_()
-    value = (alpha * (light.float() / 256)[:, None, None]).add_(0.5).floor_()
-    return value.to(torch.uint8), alpha.to(torch.uint8)
+    upper = torch.lerp(flat.take(index), flat.take(index + 1), fu)
+    lower = torch.lerp(flat.take(index + pitch), flat.take(index + pitch + 1), fu)
+    opacity = torch.lerp(upper, lower, fv).add_(0.5).floor_()
+    value = (opacity * (light.float() / 256)[:, None, None]).add_(0.5).floor_()
+    return value.to(torch.uint8), opacity.to(torch.uint8) if alpha else None
 
 
 def render(
@@ -318,14 +337,14 @@ def render(
             slot_ids = slot_ids + num_slots * torch.arange(count, device=device).view(count, 1, 1)
         else:
             _fill_patches(
-                sprites.images[params.sprite_ids[first:last].clamp(min=0)],
+                config,
+                sprite_images[first:last],
                 pose.matrix[first:last],
                 light[first:last],
                 window,
                 values,
                 alphas,
                 (pose.offsets[first:last] + torch.tensor([left, top], device=device)),
-                config.canvas,
                 (batch_boxes[first:last], visible[first:last]) if boxes else None,
             )
             slot_ids = torch.arange(count * num_frames * num_slots, device=device)
@@ -393,6 +412,7 @@ def render(
 
 
 def _fill_patches(
+    config: SceneConfig,
     images: torch.Tensor,
     matrix: torch.Tensor,
     light: torch.Tensor,
@@ -400,14 +420,21 @@ def _fill_patches(
     values: _Layers,
     alphas: _Layers,
     origins: torch.Tensor,
-    canvas: tuple[int, int],
     boxes: tuple[torch.Tensor, torch.Tensor] | None,
 ) -> None:
-    """Resample every (sequence, frame, slot) of a chunk into the layer buffers, in groups that
-    fit the caches; reduce the amodal boxes from the patches when asked."""
+    """Resample every (sequence, frame, slot) of a chunk (``images [C, K, h, w]``) into the layer
+    buffers, in groups that fit the caches; reduce the amodal boxes from the patches if asked."""
     count, num_frames, num_slots = matrix.shape[:3]
     _, _, patch_w, patch_h = window
-    height, width = canvas
+    height, width = config.canvas
+    size = tuple(images.shape[-2:])
+    pad = tap_padding(config, window, size)
+    table = torch.zeros(
+        (count * num_slots, size[0] + 2 * pad, size[1] + 2 * pad),
+        dtype=torch.float32,
+        device=images.device,
+    )
+    table[:, pad : pad + size[0], pad : pad + size[1]] = images.flatten(0, 1)
     total = count * num_frames * num_slots
     sprite_of = (
         (
@@ -417,18 +444,17 @@ def _fill_patches(
         .expand(count, num_frames, num_slots)
         .reshape(-1)
     )
-    flat_images = images.flatten(0, 1)
     matrix, light, origins = matrix.reshape(-1, 4), light.reshape(-1), origins.reshape(-1, 2)
-    group = max(
-        1, PATCH_ELEMENTS.get(images.device.type, PATCH_ELEMENTS_OTHER) // (patch_w * patch_h)
-    )
+    elements = PATCH_ELEMENTS.get(images.device.type, PATCH_ELEMENTS_OTHER)
+    group = max(1, elements // (patch_w * patch_h))
     for start in range(0, total, group):
         stop = min(start + group, total)
         value, alpha = _resample(
-            flat_images[sprite_of[start:stop]], matrix[start:stop], light[start:stop], window
-        )
+            table, sprite_of[start:stop], matrix[start:stop], light[start:stop], window, size, pad,
+            alpha=alphas is not values,
+        )  # fmt: skip
         values.buffer[start:stop, values.pad_top : values.pad_top + patch_h, :patch_w] = value
-        if alphas is not values:
+        if alpha is not None:
             alphas.buffer[start:stop, alphas.pad_top : alphas.pad_top + patch_h, :patch_w] = alpha
         if boxes is not None:
             origin = origins[start:stop]

@@ -16,6 +16,7 @@ checksummed, so re-compressed copies of the data work; only :func:`download` che
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import numbers
@@ -668,6 +669,24 @@ class SpriteBank:
         return cls.glyphs(split=split, device=device)
 
     # ---------------------------------------------------------------------------- accessors
+
+    @functools.cached_property
+    def ink_reach(self) -> tuple[int, int, int]:
+        """How far ink reaches from the sprite centre, in half pixels, over the whole bank:
+        ``(max |X|, max |Y|, max X² + Y²)`` with ``X = 2x - (w - 1)``, ``Y = 2y - (h - 1)`` over
+        every pixel > 0 (zeros for a bank without ink). Computed once per bank."""
+        height, width = self.height, self.width
+        xs = (2 * torch.arange(width, device=self.images.device) - (width - 1)).abs()
+        ys = (2 * torch.arange(height, device=self.images.device) - (height - 1)).abs()
+        radius2 = ys[:, None] ** 2 + xs[None, :] ** 2
+        far_x = far_y = far = 0
+        for first in range(0, len(self), 4096):
+            ink = self.images[first : first + 4096] > 0
+            if bool(ink.any()):
+                far_x = max(far_x, int(xs[ink.any(dim=1).any(dim=0)].max()))
+                far_y = max(far_y, int(ys[ink.any(dim=2).any(dim=0)].max()))
+                far = max(far, int(radius2[ink.any(dim=0)].max()))
+        return far_x, far_y, far
 
     def to(self, device: torch.device | str) -> SpriteBank:
         """The same bank on ``device`` (``self`` if already there)."""

@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 
-from gpu_mmnist import SceneConfig, SpriteBank, reference, render, sample
+from gpu_mmnist import PRESETS, SceneConfig, SpriteBank, reference, render, sample
 
 kernel = pytest.importorskip("gpu_mmnist.kernels.render")  # needs triton
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -65,6 +65,45 @@ def test_kernel_equals_reference(case: str, monkeypatch) -> None:
     bank = random_bank(12, h, w, seed=len(case))
     config = SceneConfig(canvas=canvas, num_frames=frames, num_digits=digits, step=step)
     params = sample(config, bank, range(first, first + batch), seed=first + 1)
+    assert_kernel_equals_reference(config, params, bank, monkeypatch)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize(
+    "outputs",
+    [{"boxes": True, "masks": True}, {"boxes": True, "masks": False}],
+    ids=["all outputs", "boxes without masks"],
+)
+def test_every_preset_equals_the_reference(preset: str, outputs: dict, monkeypatch) -> None:
+    """Each preset at its own canvas, fewer frames, with MNIST-like 28×28 sprites."""
+    bank = random_bank(12, 28, 28, seed=len(preset))
+    config = SceneConfig.preset(preset, num_frames=3)
+    params = sample(config, bank, [0, 2**33 + 1, -7], seed=2**63 + len(preset))
+    assert_kernel_equals_reference(config, params, bank, monkeypatch, **outputs)
+
+
+SCENES = {
+    # Each feature alone and in odd combinations, on small canvases and sprites.
+    "rotation only": {"angle": (0.0, 360.0), "rotation": (-45.0, 45.0)},
+    "scale only, oscillating": {"scale": (0.5, 2.0), "scale_period": 3.0},
+    "brightness ramp": {"brightness": (0.0, 1.0), "brightness_mode": "ramp"},
+    "over, digit range, noise": {
+        "compositing": "over", "num_digits": (1, 5), "noise_density": 0.3,
+        "noise_brightness": (0.0, 1.0),
+    },
+    "sum, shapes, rotation": {
+        "compositing": "sum", "num_shapes": (0, 4), "shape_size": (2, 9), "rotation": 20.0,
+    },
+    "every motion": {"motion": ("classic", "tfds", "stochastic", "reflect", "circular", "linear"),
+                     "step": (0.05, 0.9), "max_velocity": 7},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("scene", list(SCENES), ids=list(SCENES))
+def test_scene_features_equal_the_reference(scene: str, monkeypatch) -> None:
+    bank = random_bank(10, 9, 7, seed=len(scene))
+    config = SceneConfig(canvas=(23, 37), num_frames=4, **({"num_digits": 4} | SCENES[scene]))
+    params = sample(config, bank, range(5, 9), seed=len(scene))
     assert_kernel_equals_reference(config, params, bank, monkeypatch)
 
 
