@@ -37,7 +37,6 @@ import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,33 +52,9 @@ PEER_KIND = "baseline"  # not "peer": bench.format_table would add an empty *vs 
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch-size", type=int, default=256, help="sequences per call")
-    parser.add_argument(
-        "--seconds", type=float, default=3.0, help="minimum timed wall time of the whole loop"
+    return bench.script_arguments(
+        __doc__.split("\n\n")[0], "minimum timed wall time of the whole loop", argv
     )
-    parser.add_argument("--warmup", type=int, default=1, help="untimed calls per row first")
-    parser.add_argument(
-        "--digits",
-        choices=("mnist", "glyphs"),
-        default="mnist",
-        help="MNIST train images via $GPU_MMNIST_DATA (default; glyphs when not found), or glyphs",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch.set_num_threads for the run (default: leave torch's choice)",
-    )
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    args = parser.parse_args(argv)
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be at least 1")
-    if args.batch_size < 1:
-        parser.error("--batch-size must be at least 1")
-    if args.seconds < 0 or args.warmup < 0:
-        parser.error("--seconds and --warmup must not be negative")
-    return args
 
 
 def _span(value: Any) -> tuple[float, float]:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import torch
 
@@ -44,33 +43,7 @@ PRESET = "classic"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch-size", type=int, default=256, help="sequences per call")
-    parser.add_argument(
-        "--seconds", type=float, default=3.0, help="minimum timed wall time per row"
-    )
-    parser.add_argument("--warmup", type=int, default=1, help="untimed calls per row first")
-    parser.add_argument(
-        "--digits",
-        choices=("mnist", "glyphs"),
-        default="mnist",
-        help="MNIST train images via $GPU_MMNIST_DATA (default; glyphs when not found), or glyphs",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch.set_num_threads for the run (default: leave torch's choice)",
-    )
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    args = parser.parse_args(argv)
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be at least 1")
-    if args.batch_size < 1:
-        parser.error("--batch-size must be at least 1")
-    if args.seconds < 0 or args.warmup < 0:
-        parser.error("--seconds and --warmup must not be negative")
-    return args
+    return bench.script_arguments(__doc__.split("\n\n")[0], "minimum timed wall time per row", argv)
 
 
 def main(argv: list[str] | None = None) -> int:

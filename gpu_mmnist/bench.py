@@ -32,6 +32,7 @@ A row that cannot run is reported as failed with the reason; the other rows stil
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -671,6 +672,38 @@ def format_table(results: Sequence[Result]) -> str:
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def script_arguments(
+    description: str, seconds_help: str, argv: list[str] | None
+) -> argparse.Namespace:
+    """The command line shared by the CPU benchmark scripts (``benchmarks/throughput.py``,
+    ``benchmarks/rotation.py``): batch size, seconds, warm-up, digits, threads, JSON path."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--batch-size", type=int, default=256, help="sequences per call")
+    parser.add_argument("--seconds", type=float, default=3.0, help=seconds_help)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed calls per row first")
+    parser.add_argument(
+        "--digits",
+        choices=("mnist", "glyphs"),
+        default="mnist",
+        help="MNIST train images via $GPU_MMNIST_DATA (default; glyphs when not found), or glyphs",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads for the run (default: leave torch's choice)",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    if args.seconds < 0 or args.warmup < 0:
+        parser.error("--seconds and --warmup must not be negative")
+    return args
 
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:

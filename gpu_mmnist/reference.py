@@ -306,9 +306,12 @@ def render(
     chunk = min(num_seq, _chunk_size(device, num_frames * plane))
     per_frame = 1 if plain else num_frames
     values = _Layers(chunk * per_frame * num_slots, (patch_h, patch_w), big, device)
-    alphas = _Layers(chunk * per_frame * num_slots, (patch_h, patch_w), big, device)
-    if plain or not over:
-        alphas = values
+    # Alpha differs from the value only for ``over`` with resampled (dimmed) digits.
+    alphas = (
+        _Layers(chunk * per_frame * num_slots, (patch_h, patch_w), big, device)
+        if over and not plain
+        else values
+    )
     num_shapes = config.max_shapes
     side = config.shape_size[1]
     shapes = _Layers(chunk * num_shapes, (side, side), big, device) if num_shapes else None
@@ -317,8 +320,12 @@ def render(
     background = num_shapes > 0 or config.noise_density > 0
     work = empty_uint8((4, chunk, num_frames * plane), device)
     scratch = empty_uint8((3, chunk, num_frames * plane), device)
-    wide = torch.empty(
-        (chunk, num_frames * plane), dtype=torch.int32 if over else torch.int16, device=device
+    wide = (  # the accumulator of sum / over
+        torch.empty(
+            (chunk, num_frames * plane), dtype=torch.int32 if over else torch.int16, device=device
+        )
+        if config.compositing != "max"
+        else None
     )
 
     active = params.active
@@ -376,7 +383,7 @@ def render(
             classes[first:last],
             back,
             scratch[:, :count],
-            wide[:count],
+            wide[:count] if wide is not None else None,
         )
         if cropped:
             crop = (
@@ -514,17 +521,17 @@ def _composite(
     classes: torch.Tensor,
     background: torch.Tensor | None,
     scratch: torch.Tensor,
-    wide: torch.Tensor,
+    wide: torch.Tensor | None,
 ) -> None:
     """Composite slot layers into ``frame`` (and the masks), all uint8 ``[C, T·H·W]`` views.
 
     ``value_into(k, out)`` / ``alpha_into(k, out)`` write slot ``k``'s value / alpha layer;
     ``scratch`` is uint8 ``[3, C, T·H·W]``, ``wide`` an int16 (``sum``) or int32 (``over``)
-    ``[C, T·H·W]`` accumulator. For ``max``/``sum`` a later slot takes a pixel only where it is
-    strictly brighter than every earlier one, so ties stay with the lower slot. Mask updates use
-    uint8 arithmetic (no ``where``, which is slow): the owner is ``max(owner, wins · (k + 1))``
-    since ``k + 1`` exceeds every earlier owner, and the class is ``class + wins · (class_k −
-    class)`` modulo 256.
+    ``[C, T·H·W]`` accumulator (None for ``max``). For ``max``/``sum`` a later slot takes a
+    pixel only where it is strictly brighter than every earlier one, so ties stay with the lower
+    slot. Mask updates use uint8 arithmetic (no ``where``, which is slow): the owner is
+    ``max(owner, wins · (k + 1))`` since ``k + 1`` exceeds every earlier owner, and the class is
+    ``class + wins · (class_k − class)`` modulo 256.
     """
     layer, won, spare = scratch[0], scratch[1], scratch[2]
     wins = won.view(torch.bool)
